@@ -1,0 +1,75 @@
+"""The ``skellm`` command. Each subcommand lives in its own module, imported only when used.
+
+A command module provides ``add_arguments(parser)`` and ``run(args) -> int``; its docstring's first
+paragraph is the help text and an ``EXAMPLE`` string is shown under ``--help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> (module, one-line help). Modules import heavy libraries only inside run().
+COMMANDS: dict[str, tuple[str, str]] = {
+    "inspect": ("skellm.readers.inspect_cmd", "describe one mocap file and any problems in it"),
+    "ingest": ("skellm.ingest", "raw mocap files to a take-table Parquet (+ quarantine)"),
+    "validate": ("skellm.schema", "check a take table against the schema"),
+    "harmonize": ("skellm.harmonize", "metres, Y up, root-centred, 64 frames, native/canonical joints"),
+    "split": ("skellm.split", "random 4:1, by subject, or leave-one-corpus-out"),
+    "synth": ("skellm.synth.cli", "write the synthetic emotional-mocap corpora as raw files"),
+    "baseline": ("skellm.baseline", "hand-crafted motion features + simple classifier"),
+}
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def _build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="skellm",
+        description="Read human body motion with a language model.",
+        formatter_class=_Formatter,
+    )
+    parser.add_argument("--version", action="version", version="skellm 0.1.0")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (modname, helptext) in COMMANDS.items():
+        if name != only:
+            sub.add_parser(name, help=helptext, add_help=False)
+            continue
+        mod = importlib.import_module(modname)
+        example = getattr(mod, "EXAMPLE", "")
+        p = sub.add_parser(
+            name,
+            help=helptext,
+            description=helptext,
+            epilog=f"example:\n  {example}" if example else None,
+            formatter_class=_Formatter,
+        )
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``skellm`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    only = argv[0] if argv and argv[0] in COMMANDS else None
+    parser = _build_parser(only)
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 0 if not argv else 2
+    try:
+        return int(args._run(args) or 0)
+    except KeyboardInterrupt:
+        print("skellm: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one line, never a traceback, for users
+        print(f"skellm {args.command}: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""The in-memory motion record every reader returns, and the one error type readers raise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+class ReadError(Exception):
+    """A raw file that cannot be turned into motion. ``str(err)`` is one line naming file and cause."""
+
+    def __init__(self, path: str | Path, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+@dataclass
+class Motion:
+    """One take of 3D skeleton motion as read from a raw file.
+
+    positions: float32 array (frames, joints, 3) of world positions in the file's own units
+        and axes (readers do not convert; harmonize does). NaN marks a joint that is missing.
+    joint_names / parents: the bone graph; ``parents[j]`` is the parent index of joint j, -1 for roots.
+    fps: frames per second (> 0).
+    fmt: reader name ("bvh", "mvnx", "kinect", "ntu", "c3d", "npy").
+    units: "m", "cm", "mm", "inch" or "unknown" as declared or detected by the reader.
+    up_axis: "y" or "z" as declared or detected by the reader.
+    tracked: optional bool array (frames, joints), False where the sensor lost the joint.
+    layout: name of a declared layout in :mod:`skellm.layouts` when the reader recognised one.
+    meta: anything else worth keeping (actor names, body index, marker labels...).
+    """
+
+    positions: np.ndarray
+    joint_names: list[str]
+    parents: list[int]
+    fps: float
+    source_path: str
+    fmt: str
+    units: str = "unknown"
+    up_axis: str = "y"
+    tracked: np.ndarray | None = None
+    layout: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.positions.shape[0])
+
+    @property
+    def n_joints(self) -> int:
+        return int(self.positions.shape[1])
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_frames / self.fps if self.fps > 0 else float("nan")
