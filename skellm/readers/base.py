@@ -27,11 +27,14 @@ class Motion:
     joint_names / parents: the bone graph; ``parents[j]`` is the parent index of joint j, -1 for roots.
     fps: frames per second (> 0).
     fmt: reader name ("bvh", "mvnx", "kinect", "ntu", "c3d", "npy").
-    units: "m", "cm", "mm", "inch" or "unknown" as declared or detected by the reader.
+    units: "m", "cm", "mm", "inch", "cmu" (CMU ASF unit, 1/0.45 inch) or "unknown" as declared or
+        detected; scale factors in skellm.readers.units.UNIT_SCALE.
     up_axis: "y" or "z" as declared or detected by the reader.
     tracked: optional bool array (frames, joints), False where the sensor lost the joint.
     layout: name of a declared layout in :mod:`skellm.layouts` when the reader recognised one.
     meta: anything else worth keeping (actor names, body index, marker labels...).
+    orientations: optional float32 array (frames, joints, 4) of world orientation quaternions (w, x, y, z)
+        where the format records them (MVNX, Kinect, NTU).
     """
 
     positions: np.ndarray
@@ -45,6 +48,7 @@ class Motion:
     tracked: np.ndarray | None = None
     layout: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    orientations: np.ndarray | None = None
 
     @property
     def n_frames(self) -> int:

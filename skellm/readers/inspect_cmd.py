@@ -1,0 +1,95 @@
+"""Describe one mocap file: format, frames, joints, rate, layout, units, height, and any problems.
+
+Exits 1 with a one-line reason when the file cannot be read or has a problem that makes it unusable
+as a take (no frames, NaN/inf...); warnings (lost tracking, implausible height...) keep exit 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+EXAMPLE = "skellm inspect data/raw/B/F01A0V1.bvh --json"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "file", type=Path, help="a .bvh, .mvnx, .txt/.csv (Kinect), .skeleton, .c3d, .npy/.npz"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    parser.add_argument("--fps", type=float, default=None, help="frame rate for files that lack one")
+
+
+def warnings_for(motion) -> list[str]:
+    """Soft problems of a readable take, one line each."""
+    out: list[str] = []
+    h = motion.meta.get("height_m", float("nan"))
+    if motion.units == "unknown":
+        out.append("units unknown: body height does not fit metres, centimetres, millimetres or inches")
+    elif np.isfinite(h) and not 1.0 <= h <= 2.3 and motion.fmt != "c3d":
+        out.append(f"implausible body height {h:.2f} m")
+    if motion.tracked is not None and motion.tracked.size:
+        lost = 1.0 - float(motion.tracked.mean())
+        if lost > 0:
+            out.append(f"{lost:.1%} of joint samples not tracked")
+    pos = motion.positions
+    if motion.n_frames > 1 and np.isfinite(pos).all() and float(np.ptp(pos, axis=0).max()) == 0.0:
+        out.append("no motion: every frame is identical")
+    if motion.layout is None and motion.fmt != "c3d":
+        out.append("joint names match no declared layout")
+    return out
+
+
+def describe(path: Path, fps: float | None = None) -> tuple[dict[str, Any], list[str]]:
+    """(report, fatal problems) of a readable file; ReadError when it cannot be read at all."""
+    from skellm.readers import read_motion
+
+    opts = {"fps": fps} if fps else {}
+    m = read_motion(path, strict=False, **opts)
+    fatal = list(m.meta.get("problems", []))
+    report = {
+        "file": str(path),
+        "format": m.fmt,
+        "frames": m.n_frames,
+        "joints": m.n_joints,
+        "fps": m.fps,
+        "duration_s": round(m.duration_s, 4),
+        "layout": m.layout,
+        "units": m.units,
+        "up_axis": m.up_axis,
+        "height_m": round(float(m.meta.get("height_m", float("nan"))), 3),
+        "joint_names": m.joint_names,
+        "problems": fatal + warnings_for(m),
+    }
+    return report, fatal
+
+
+def run(args: argparse.Namespace) -> int:
+    from skellm.readers.base import ReadError
+
+    try:
+        report, fatal = describe(args.file, args.fps)
+    except ReadError as exc:
+        print(f"skellm inspect: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        h = report["height_m"]
+        report["height_m"] = h if np.isfinite(h) else None
+        print(json.dumps(report, indent=2))
+    else:
+        for key in ("file", "format", "frames", "joints", "fps", "duration_s", "layout", "units", "up_axis"):
+            print(f"{key:>11}: {report[key]}")
+        print(f"{'height_m':>11}: {report['height_m']}")
+        names = report["joint_names"]
+        shown = ", ".join(names[:12]) + (f", ... ({len(names)} in all)" if len(names) > 12 else "")
+        print(f"{'joint_names':>11}: {shown}")
+        print(f"{'problems':>11}: {'; '.join(report['problems']) or 'none'}")
+    if fatal:
+        print(f"skellm inspect: {args.file}: {fatal[0]}", file=sys.stderr)
+        return 1
+    return 0
