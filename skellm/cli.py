@@ -19,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "split": ("skellm.split", "random 4:1, by subject, or leave-one-corpus-out"),
     "synth": ("skellm.synth.cli", "write the synthetic emotional-mocap corpora as raw files"),
     "baseline": ("skellm.baseline", "hand-crafted motion features + simple classifier"),
+    "render": ("skellm.render_cmd", "3D stick-figure GIF/MP4 of a mocap file, or a contact sheet PNG"),
+    "report": ("skellm.report", "one self-contained HTML page of the metrics, plots and examples"),
 }
 
 
