@@ -160,9 +160,212 @@ CANONICAL = _from_pairs(
     "19 joints shared by every full-body rig skellm knows",
 )
 
+# CMU mocap database as BVH (the widely used cgspeed conversion): 31 joints.
+CMU_BVH = _from_pairs(
+    "cmu_bvh",
+    [("Hips", None)]
+    + _chain("Hips", ["LHipJoint", "LeftUpLeg", "LeftLeg", "LeftFoot", "LeftToeBase"])
+    + _chain("Hips", ["RHipJoint", "RightUpLeg", "RightLeg", "RightFoot", "RightToeBase"])
+    + _chain("Hips", ["LowerBack", "Spine", "Spine1", "Neck", "Neck1", "Head"])
+    + _chain("Spine1", ["LeftShoulder", "LeftArm", "LeftForeArm", "LeftHand", "LeftFingerBase"])
+    + _chain("LeftFingerBase", ["LeftHandIndex1"])
+    + _chain("LeftHand", ["LThumb"])
+    + _chain("Spine1", ["RightShoulder", "RightArm", "RightForeArm", "RightHand", "RightFingerBase"])
+    + _chain("RightFingerBase", ["RightHandIndex1"])
+    + _chain("RightHand", ["RThumb"]),
+    "CMU motion capture database, BVH conversion, 31 joints",
+)
+
+# CMU mocap database in its native ASF/AMC skeleton: 31 bones.
+CMU_ASF = _from_pairs(
+    "cmu_asf",
+    [("root", None)]
+    + _chain("root", ["lhipjoint", "lfemur", "ltibia", "lfoot", "ltoes"])
+    + _chain("root", ["rhipjoint", "rfemur", "rtibia", "rfoot", "rtoes"])
+    + _chain("root", ["lowerback", "upperback", "thorax", "lowerneck", "upperneck", "head"])
+    + _chain("thorax", ["lclavicle", "lhumerus", "lradius", "lwrist", "lhand", "lfingers"])
+    + _chain("lwrist", ["lthumb"])
+    + _chain("thorax", ["rclavicle", "rhumerus", "rradius", "rwrist", "rhand", "rfingers"])
+    + _chain("rwrist", ["rthumb"]),
+    "CMU motion capture database, ASF/AMC skeleton, 31 bones",
+)
+
+
+def _mixamo_arm(side: str) -> list[tuple[str, str]]:
+    s = side
+    out = _chain("Spine2", [f"{s}Shoulder", f"{s}Arm", f"{s}ForeArm", f"{s}Hand"])
+    for finger in ("Thumb", "Index", "Middle", "Ring", "Pinky"):
+        out += _chain(f"{s}Hand", [f"{s}Hand{finger}{i}" for i in range(1, 5)])
+    return out
+
+
+# Mixamo rig (names carry a ``mixamorig:`` prefix in files; matching strips namespaces): 65 joints.
+MIXAMO = _from_pairs(
+    "mixamo",
+    [("Hips", None)]
+    + _chain("Hips", ["Spine", "Spine1", "Spine2", "Neck", "Head", "HeadTop_End"])
+    + _mixamo_arm("Left")
+    + _mixamo_arm("Right")
+    + _chain("Hips", ["LeftUpLeg", "LeftLeg", "LeftFoot", "LeftToeBase", "LeftToe_End"])
+    + _chain("Hips", ["RightUpLeg", "RightLeg", "RightFoot", "RightToeBase", "RightToe_End"]),
+    "Adobe Mixamo humanoid rig with fingers, 65 joints",
+)
+
+# Ubisoft LAFAN1 BVH: 22 joints.
+LAFAN1 = _from_pairs(
+    "lafan1",
+    [("Hips", None)]
+    + _chain("Hips", ["LeftUpLeg", "LeftLeg", "LeftFoot", "LeftToe"])
+    + _chain("Hips", ["RightUpLeg", "RightLeg", "RightFoot", "RightToe"])
+    + _chain("Hips", ["Spine", "Spine1", "Spine2", "Neck", "Head"])
+    + _chain("Spine2", ["LeftShoulder", "LeftArm", "LeftForeArm", "LeftHand"])
+    + _chain("Spine2", ["RightShoulder", "RightArm", "RightForeArm", "RightHand"]),
+    "Ubisoft La Forge LAFAN1 BVH, 22 joints",
+)
+
 LAYOUTS: dict[str, Layout] = {
-    lay.name: lay for lay in (XSENS23, XSENS_BVH, PERCEPTION_NEURON, KINECT_V2, CANONICAL)
+    lay.name: lay
+    for lay in (XSENS23, XSENS_BVH, PERCEPTION_NEURON, KINECT_V2, CMU_BVH, CMU_ASF, MIXAMO, LAFAN1, CANONICAL)
 }
+
+
+def _sides(spec: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    """Expand ``{s}``/``{S}`` placeholders of a joint map into l_/r_ entries (body left/right)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for canon, names in spec.items():
+        if "{" not in canon:
+            out[canon] = names
+            continue
+        for side, word, letter in (("l", "Left", "L"), ("r", "Right", "R")):
+            out[canon.format(s=side)] = tuple(n.format(s=word, S=letter, low=letter.lower()) for n in names)
+    return out
+
+
+# Joint maps onto CANONICAL, as data: canonical joint -> source joint names, first one present wins.
+# Shoulder/hip are the ball joints (upper arm / thigh origins), not clavicles or hip bones.
+JOINT_MAPS: dict[str, dict[str, tuple[str, ...]]] = {
+    "xsens23": _sides(
+        {
+            "pelvis": ("Pelvis",),
+            "spine": ("L3",),
+            "chest": ("T8",),
+            "neck": ("Neck",),
+            "head": ("Head",),
+            "{s}_shoulder": ("{s}UpperArm",),
+            "{s}_elbow": ("{s}ForeArm",),
+            "{s}_wrist": ("{s}Hand",),
+            "{s}_hip": ("{s}UpperLeg",),
+            "{s}_knee": ("{s}LowerLeg",),
+            "{s}_ankle": ("{s}Foot",),
+            "{s}_foot": ("{s}Toe",),
+        }
+    ),
+    "perception_neuron": _sides(
+        {
+            "pelvis": ("Hips",),
+            "spine": ("Spine1",),
+            "chest": ("Spine3",),
+            "neck": ("Neck",),
+            "head": ("Head",),
+            "{s}_shoulder": ("{s}Arm",),
+            "{s}_elbow": ("{s}ForeArm",),
+            "{s}_wrist": ("{s}Hand",),
+            "{s}_hip": ("{s}UpLeg",),
+            "{s}_knee": ("{s}Leg",),
+            "{s}_ankle": ("{s}Foot",),
+            # Perception Neuron has no toe joint: the foot's End Site is the toe tip.
+            "{s}_foot": ("{s}Foot_End", "{s}Foot"),
+        }
+    ),
+    "kinect_v2": _sides(
+        {
+            "pelvis": ("SpineBase",),
+            "spine": ("SpineMid",),
+            "chest": ("SpineShoulder",),
+            "neck": ("Neck",),
+            "head": ("Head",),
+            "{s}_shoulder": ("Shoulder{s}",),
+            "{s}_elbow": ("Elbow{s}",),
+            "{s}_wrist": ("Wrist{s}",),
+            "{s}_hip": ("Hip{s}",),
+            "{s}_knee": ("Knee{s}",),
+            "{s}_ankle": ("Ankle{s}",),
+            "{s}_foot": ("Foot{s}",),
+        }
+    ),
+    "cmu_bvh": _sides(
+        {
+            "pelvis": ("Hips",),
+            "spine": ("Spine",),
+            "chest": ("Spine1",),
+            "neck": ("Neck",),
+            "head": ("Head",),
+            "{s}_shoulder": ("{s}Arm",),
+            "{s}_elbow": ("{s}ForeArm",),
+            "{s}_wrist": ("{s}Hand",),
+            "{s}_hip": ("{s}UpLeg",),
+            "{s}_knee": ("{s}Leg",),
+            "{s}_ankle": ("{s}Foot",),
+            "{s}_foot": ("{s}ToeBase",),
+        }
+    ),
+    "cmu_asf": _sides(
+        {
+            "pelvis": ("root",),
+            "spine": ("upperback",),
+            "chest": ("thorax",),
+            "neck": ("lowerneck",),
+            "head": ("head",),
+            "{s}_shoulder": ("{low}humerus",),
+            "{s}_elbow": ("{low}radius",),
+            "{s}_wrist": ("{low}wrist",),
+            "{s}_hip": ("{low}femur",),
+            "{s}_knee": ("{low}tibia",),
+            "{s}_ankle": ("{low}foot",),
+            "{s}_foot": ("{low}toes",),
+        }
+    ),
+    "mixamo": _sides(
+        {
+            "pelvis": ("Hips",),
+            "spine": ("Spine1",),
+            "chest": ("Spine2",),
+            "neck": ("Neck",),
+            "head": ("Head",),
+            "{s}_shoulder": ("{s}Arm",),
+            "{s}_elbow": ("{s}ForeArm",),
+            "{s}_wrist": ("{s}Hand",),
+            "{s}_hip": ("{s}UpLeg",),
+            "{s}_knee": ("{s}Leg",),
+            "{s}_ankle": ("{s}Foot",),
+            "{s}_foot": ("{s}ToeBase",),
+        }
+    ),
+    "lafan1": _sides(
+        {
+            "pelvis": ("Hips",),
+            "spine": ("Spine1",),
+            "chest": ("Spine2",),
+            "neck": ("Neck",),
+            "head": ("Head",),
+            "{s}_shoulder": ("{s}Arm",),
+            "{s}_elbow": ("{s}ForeArm",),
+            "{s}_wrist": ("{s}Hand",),
+            "{s}_hip": ("{s}UpLeg",),
+            "{s}_knee": ("{s}Leg",),
+            "{s}_ankle": ("{s}Foot",),
+            "{s}_foot": ("{s}Toe",),
+        }
+    ),
+    "canonical": {n: (n,) for n in CANONICAL.joint_names},
+}
+# The BVH variants share their base rig's map (End Sites are extra joints the maps do not need).
+JOINT_MAPS["xsens_bvh"] = JOINT_MAPS["xsens23"]
+
+
+def strip_namespace(name: str) -> str:
+    """``mixamorig:LeftArm`` -> ``LeftArm`` (rig namespaces that exporters prepend)."""
+    return name.rsplit(":", 1)[-1]
 
 
 def get_layout(name: str) -> Layout:
@@ -174,10 +377,40 @@ def get_layout(name: str) -> Layout:
 
 
 def match_layout(joint_names: list[str] | tuple[str, ...]) -> Layout | None:
-    """The declared layout whose joints equal ``joint_names`` (exactly, or ignoring ``*_End`` sites)."""
-    names = tuple(joint_names)
+    """The declared layout whose joints equal ``joint_names`` (exactly, or ignoring ``*_End`` sites).
+
+    Rig namespaces (``mixamorig:``) are ignored.
+    """
+    names = tuple(strip_namespace(n) for n in joint_names)
     core = tuple(n for n in names if not n.endswith("_End"))
     for lay in LAYOUTS.values():
         if lay.joint_names in (names, core):
             return lay
     return None
+
+
+def canonical_indices(
+    joint_names: list[str] | tuple[str, ...], layout: str | None = None
+) -> tuple[str, list[int]]:
+    """Which source joint feeds each CANONICAL joint: (joint map name, index per canonical joint).
+
+    Tries the map of ``layout`` (or of the matched layout) first, then every declared map whose
+    joints are all present by name. ValueError when no map fits.
+    """
+    names = [strip_namespace(n) for n in joint_names]
+    pos = {n: i for i, n in enumerate(names)}
+    first = layout or getattr(match_layout(names), "name", None)
+    order = ([first] if first in JOINT_MAPS else []) + [m for m in JOINT_MAPS if m != first]
+    for map_name in order:
+        idx = []
+        for canon in CANONICAL.joint_names:
+            hit = next((pos[n] for n in JOINT_MAPS[map_name][canon] if n in pos), None)
+            if hit is None:
+                break
+            idx.append(hit)
+        else:
+            return map_name, idx
+    raise ValueError(
+        f"no joint map onto the canonical skeleton fits these {len(names)} joints "
+        f"(declared maps: {', '.join(JOINT_MAPS)})"
+    )

@@ -1,0 +1,289 @@
+"""Harmonize takes: metres, Y up, root-centred, facing +Z, resampled, fixed length, native/canonical joints.
+
+One code path for training data and prediction: :func:`harmonize_motion` turns one take (a reader
+``Motion`` or a take-table row) into ``(positions (frames, J, 3), joint_names, parents)``.
+
+Choices, following CTR-GCN's NTU preprocessing (``seq_transformation``): the origin is the root joint
+(pelvis / Hips / SpineBase) of the *first* frame, not of every frame, so the trajectory stays in the
+data (approach and withdrawal are emotion cues); ``center: every_frame`` removes it instead. Facing
+is normalised once, from the first frame's hip and shoulder lines, by a rotation about the vertical
+axis so the body faces +Z (its left towards +X). Lost joints (``tracked`` False) are interpolated in
+time before anything else. Resampling to ``target_fps`` is linear in time; then, as CTR-GCN does,
+shorter takes are padded to ``frames`` by repeating the take from its start, and longer ones are
+downsampled uniformly (nearest frames of an even grid).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from skellm.body import fill_gaps, metres_per_unit
+from skellm.layouts import CANONICAL, LAYOUTS, canonical_indices, match_layout
+
+EXAMPLE = "skellm harmonize data/validated/takes.parquet -o harmonized.parquet --joints canonical"
+
+_SIDE_WORDS = {"l": ("left", "l_"), "r": ("right", "r_")}
+
+
+@dataclass(frozen=True)
+class HarmonizeConfig:
+    """Params ``harmonize``."""
+
+    target_fps: float = 30.0
+    frames: int = 64
+    joints: str = "native"  # native | canonical
+    drop_end_sites: bool = False
+    center: str = "first_frame"  # first_frame | every_frame
+
+    @classmethod
+    def from_params(cls, section: Mapping[str, Any] | None) -> HarmonizeConfig:
+        known = {f.name for f in fields(cls)}
+        section = dict(section or {})
+        unknown = set(section) - known
+        if unknown:
+            raise ValueError(f"unknown harmonize params: {sorted(unknown)}")
+        cfg = cls(**section)
+        if cfg.joints not in ("native", "canonical"):
+            raise ValueError(f"harmonize.joints must be native or canonical, got {cfg.joints!r}")
+        if cfg.center not in ("first_frame", "every_frame"):
+            raise ValueError(f"harmonize.center must be first_frame or every_frame, got {cfg.center!r}")
+        if cfg.target_fps <= 0 or cfg.frames < 1:
+            raise ValueError("harmonize.target_fps must be > 0 and harmonize.frames >= 1")
+        return cfg
+
+
+def to_canonical(positions: np.ndarray, joint_names: Sequence[str], layout: str | None = None) -> np.ndarray:
+    """Map (T, J, 3) positions of any declared rig onto :data:`skellm.layouts.CANONICAL` (T, 19, 3)."""
+    _, idx = canonical_indices(list(joint_names), layout)
+    return np.asarray(positions)[:, idx]
+
+
+def resample(positions: np.ndarray, fps: float, target_fps: float) -> np.ndarray:
+    """Linear resampling in time from ``fps`` to ``target_fps`` (the first frame is kept)."""
+    n = positions.shape[0]
+    if n < 2 or abs(fps - target_fps) < 1e-9:
+        return positions
+    n_out = int(np.floor((n - 1) * target_fps / fps + 1e-9)) + 1
+    x = np.arange(n_out) * (fps / target_fps)
+    i0 = np.minimum(np.floor(x).astype(int), n - 1)
+    i1 = np.minimum(i0 + 1, n - 1)
+    w = (x - i0)[:, None, None]
+    return positions[i0] * (1 - w) + positions[i1] * w
+
+
+def fix_length(positions: np.ndarray, frames: int) -> np.ndarray:
+    """CTR-GCN length: repeat a short take from its start, or pick ``frames`` evenly spaced frames."""
+    n = positions.shape[0]
+    if n == frames:
+        return positions
+    if n < frames:
+        reps = -(-frames // n)
+        return np.concatenate([positions] * reps, axis=0)[:frames]
+    idx = np.round(np.linspace(0, n - 1, frames)).astype(int)
+    return positions[idx]
+
+
+def _side_joint(names: Sequence[str], side: str, parts: Sequence[str]) -> int | None:
+    """Index of a joint whose lower-cased name has the side word and one of ``parts`` (fallback match)."""
+    low = [n.lower().replace(" ", "") for n in names]
+    word, prefix = _SIDE_WORDS[side]
+    for part in parts:
+        for i, n in enumerate(low):
+            if part in n and (
+                word in n or n.startswith(prefix) or n.endswith(word) or n.startswith(side + part)
+            ):
+                return i
+    return None
+
+
+def facing_joints(joint_names: Sequence[str], layout: str | None = None) -> list[tuple[int, int]]:
+    """(left, right) index pairs of hips and shoulders used to find which way the body faces."""
+    try:
+        _, idx = canonical_indices(list(joint_names), layout)
+        c = CANONICAL.index
+        return [(idx[c("l_hip")], idx[c("r_hip")]), (idx[c("l_shoulder")], idx[c("r_shoulder")])]
+    except ValueError:
+        pairs = []
+        for parts in (
+            ("upleg", "upperleg", "hip", "thigh", "femur"),
+            ("upperarm", "humerus", "shoulder", "arm"),
+        ):
+            left, right = _side_joint(joint_names, "l", parts), _side_joint(joint_names, "r", parts)
+            if left is not None and right is not None:
+                pairs.append((left, right))
+        return pairs
+
+
+def face_plus_z(positions: np.ndarray, pairs: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Rotate Y-up positions about the vertical axis so the first frame faces +Z (left towards +X)."""
+    if not pairs:
+        return positions
+    across = sum(positions[0, left] - positions[0, right] for left, right in pairs)
+    forward_x, forward_z = -across[2], across[0]  # across x up
+    if np.hypot(forward_x, forward_z) < 1e-9:
+        return positions
+    phi = -np.arctan2(forward_x, forward_z)
+    c, s = np.cos(phi), np.sin(phi)
+    rot = np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
+    return positions @ rot.T
+
+
+def _as_take(take: Any) -> dict[str, Any]:
+    """Normalise a reader Motion or a take-table row (dict) to the fields harmonisation needs."""
+    if isinstance(take, Mapping):
+        nf, nj = int(take["n_frames"]), int(take["n_joints"])
+        pos = np.asarray(take["positions"], dtype=np.float64).reshape(nf, nj, 3)
+        trk = take.get("tracked")
+        trk = None if trk is None else np.asarray(trk, dtype=bool).reshape(nf, nj)
+        get = take.get
+    else:
+        pos = np.asarray(take.positions, dtype=np.float64)
+        trk = None if take.tracked is None else np.asarray(take.tracked, dtype=bool)
+
+        def get(k: str, default: Any = None) -> Any:
+            return getattr(take, {"format": "fmt"}.get(k, k), default)
+
+    return dict(
+        positions=pos,
+        tracked=trk,
+        joint_names=list(get("joint_names")),
+        parents=[int(p) for p in get("parents")],
+        fps=float(get("fps")),
+        units=get("units", "unknown") or "unknown",
+        up_axis=get("up_axis", "y") or "y",
+        layout=get("layout"),
+    )
+
+
+def _drop_end_sites(names: list[str], parents: list[int]) -> tuple[list[int], list[str], list[int]]:
+    keep = [j for j, n in enumerate(names) if not n.endswith("_End")]
+    new_index = {old: new for new, old in enumerate(keep)}
+    return keep, [names[j] for j in keep], [new_index.get(parents[j], -1) for j in keep]
+
+
+def harmonize_motion(
+    take: Any, cfg: HarmonizeConfig | None = None
+) -> tuple[np.ndarray, list[str], list[int]]:
+    """One take (Motion or take-table row) -> (positions (frames, J, 3) float32 in metres, names, parents).
+
+    J is the take's own joint count (``native``, End Sites dropped if asked) or 19 (``canonical``).
+    """
+    cfg = cfg or HarmonizeConfig()
+    t = _as_take(take)
+    pos, names, parents = t["positions"], t["joint_names"], t["parents"]
+    if t["tracked"] is not None:
+        pos = fill_gaps(pos, ~t["tracked"])
+    pos = fix_length(resample(pos, t["fps"], cfg.target_fps), cfg.frames) * metres_per_unit(t["units"])
+    if t["up_axis"].lower() == "z":
+        pos = np.stack([pos[..., 0], pos[..., 2], -pos[..., 1]], axis=-1)  # rotate -90 deg about X
+    pairs = facing_joints(names, t["layout"])
+    if cfg.joints == "canonical":
+        pos = to_canonical(pos, names, t["layout"])
+        names, parents = list(CANONICAL.joint_names), list(CANONICAL.parents)
+        pairs = facing_joints(names, "canonical")
+    elif cfg.drop_end_sites:
+        keep, names, parents = _drop_end_sites(names, parents)
+        pos = pos[:, keep]
+        remap = {old: new for new, old in enumerate(keep)}
+        pairs = [(remap[a], remap[b]) for a, b in pairs if a in remap and b in remap]
+    root = parents.index(-1) if -1 in parents else 0
+    pos = pos - (pos[:1, root : root + 1] if cfg.center == "first_frame" else pos[:, root : root + 1])
+    pos = face_plus_z(pos, pairs)
+    return pos.astype(np.float32), names, parents
+
+
+def layout_name(names: Sequence[str], parents: Sequence[int], fmt: str | None) -> str:
+    """Layout name of a joint list: the declared layout with exactly these joints, ``<layout>_<J>j`` for a
+    declared rig plus End Sites, else a stable ``<format>_<J>j_<hash>``."""
+    exact = next((lay for lay in LAYOUTS.values() if lay.joint_names == tuple(names)), None)
+    if exact is not None:
+        return exact.name
+    core = match_layout(list(names))
+    if core is not None:
+        return f"{core.name}_{len(names)}j"
+    return f"{fmt or 'custom'}_{len(names)}j_{_digest(names, parents)}"
+
+
+def _digest(names: Sequence[str], parents: Sequence[int]) -> str:
+    return hashlib.sha256(("|".join(names) + "#" + ",".join(map(str, parents))).encode()).hexdigest()[:8]
+
+
+def harmonize_table(table: Any, cfg: HarmonizeConfig) -> tuple[Any, dict[str, dict[str, list]]]:
+    """Harmonize every row of a take table. Returns (harmonized table, layouts {name: names, parents}).
+
+    Raises ValueError naming every take that cannot be harmonized (e.g. no joint map in canonical mode).
+    """
+    from tqdm import tqdm
+
+    from skellm.table import TAKE_SCHEMA, positions_list, rows_to_table, take_row, tracked_list
+
+    meta = table.drop_columns(["positions", "tracked"]).to_pylist()
+    all_pos, all_trk = positions_list(table), tracked_list(table)
+    rows, layouts, errors = [], {}, []
+    for row, pos, trk in tqdm(
+        zip(meta, all_pos, all_trk, strict=True), total=len(meta), desc="harmonize", unit="take", disable=None
+    ):
+        try:
+            out, names, parents = harmonize_motion({**row, "positions": pos, "tracked": trk}, cfg)
+        except ValueError as exc:
+            errors.append(f"{row['take_id']} ({row['source_path']}): {exc}")
+            continue
+        name = layout_name(names, parents, row["format"])
+        graph = {"joint_names": names, "parents": parents}
+        if layouts.setdefault(name, graph) != graph:  # same name, other graph: keep them apart
+            name = f"{name}_{_digest(names, parents)}"
+            layouts.setdefault(name, graph)
+        fields_ = {k: v for k, v in row.items() if k in TAKE_SCHEMA.names}
+        fields_.update(
+            fps=float(cfg.target_fps), joint_names=names, parents=parents, units="m", up_axis="y", layout=name
+        )
+        for k in ("n_frames", "n_joints"):
+            fields_.pop(k)
+        rows.append(take_row(out, None, **fields_))
+    if errors:
+        raise ValueError(f"{len(errors)} take(s) cannot be harmonized: " + " | ".join(errors[:5]))
+    return rows_to_table(rows), dict(sorted(layouts.items()))
+
+
+# ---- command line --------------------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("table", help="validated take table (.parquet)")
+    parser.add_argument("-o", "--out", required=True, help="harmonized take table (.parquet)")
+    parser.add_argument("--layouts", help="layouts JSON (default: beside OUT as layouts.json)")
+    parser.add_argument("--joints", choices=["native", "canonical"], default="native")
+    parser.add_argument("--target-fps", type=float, default=30.0)
+    parser.add_argument("--frames", type=int, default=64)
+    parser.add_argument("--drop-end-sites", action="store_true")
+    parser.add_argument("--center", choices=["first_frame", "every_frame"], default="first_frame")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    cfg = HarmonizeConfig(args.target_fps, args.frames, args.joints, args.drop_end_sites, args.center)
+    layouts = args.layouts or str(Path(args.out).with_name("layouts.json"))
+    n = harmonize_file(args.table, args.out, layouts, cfg)
+    print(
+        f"harmonize: {n} takes -> {args.out} "
+        f"({cfg.joints} joints, {cfg.frames} frames at {cfg.target_fps} fps)"
+    )
+    return 0
+
+
+def harmonize_file(src: str, out: str, layouts_path: str, cfg: HarmonizeConfig) -> int:
+    """Harmonize the take table ``src`` into ``out`` and write the layouts JSON. Returns the take count."""
+    from skellm.io import write_json
+    from skellm.table import read_takes, write_takes
+
+    table, layouts = harmonize_table(read_takes(src), cfg)
+    write_takes(table, out)
+    write_json(layouts_path, layouts)
+    return table.num_rows

@@ -1,0 +1,364 @@
+"""Pandera (polars) schema of the take table, and the ``skellm validate`` command.
+
+Every row-level check has a name (the quarantine ``kind``) and a one-line message, so a failure
+names each offending take and why. Table-level problems (missing columns, wrong types) are not a
+take's fault: they raise :class:`TableError`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+EXAMPLE = "skellm validate data/ingested/B.parquet --label-set B=happiness,sadness,neutral"
+
+
+class TableError(Exception):
+    """The table as a whole does not have the take-table shape (columns or types)."""
+
+
+@dataclass(frozen=True)
+class ValidateConfig:
+    """Plausibility bounds and label sets (params ``validate`` and ``data.corpora.*.label_set``)."""
+
+    label_sets: Mapping[str, Sequence[str]] | None = None
+    label_field: str = "emotion"
+    min_height_m: float = 1.0
+    max_height_m: float = 2.3
+
+
+def _heights(df: Any) -> np.ndarray:
+    """Estimated height (m) per row; NaN where the row's shape is inconsistent."""
+    from skellm.body import estimate_height_m
+
+    out = np.full(df.height, np.nan)
+    for i, (pos, nf, nj, units, up, tracked) in enumerate(
+        zip(
+            df["positions"].to_list(),
+            df["n_frames"].to_list(),
+            df["n_joints"].to_list(),
+            df["units"].to_list(),
+            df["up_axis"].to_list(),
+            df["tracked"].to_list(),
+            strict=True,
+        )
+    ):
+        if (
+            pos is None
+            or nf is None
+            or nj is None
+            or len(pos) != nf * nj * 3
+            or nf < 1
+            or up not in ("y", "z")
+        ):
+            continue
+        arr = np.asarray(pos, dtype=np.float32).reshape(nf, nj, 3)
+        trk = np.asarray(tracked, dtype=bool).reshape(nf, nj) if tracked and len(tracked) == nf * nj else None
+        with np.errstate(invalid="ignore"):
+            out[i] = estimate_height_m(arr, units, up, trk)
+    return out
+
+
+def take_schema(cfg: ValidateConfig, heights: np.ndarray | None = None):
+    """The pandera DataFrameSchema of the take table under ``cfg``.
+
+    ``heights`` (one per row, metres) enables the plausible-height check; it is computed by
+    :func:`validate_takes` because it needs the positions as arrays.
+    """
+    import pandera.polars as pa
+    import polars as pl
+
+    from skellm.readers.units import UNIT_SCALE
+
+    UNITS = [*UNIT_SCALE, "unknown"]
+
+    def row_check(expr: pl.Expr, name: str, error: str) -> pa.Check:
+        return pa.Check(lambda data: data.lazyframe.select(expr.fill_null(False)), name=name, error=error)
+
+    shape_ok = pl.col("positions").list.len() == pl.col("n_frames") * pl.col("n_joints") * 3
+    checks = [
+        row_check(~pl.col("take_id").is_duplicated(), "duplicate_take_id", "take_id appears more than once"),
+        row_check(
+            ~pl.col("source_sha256").is_duplicated(),
+            "duplicate",
+            "duplicate source_sha256 (same file bytes as another take)",
+        ),
+        row_check(pl.col("fps").is_finite() & (pl.col("fps") > 0), "fps", "fps must be finite and > 0"),
+        row_check(pl.col("n_frames") >= 2, "too_few_frames", "fewer than 2 frames"),
+        row_check(pl.col("n_joints") >= 1, "no_joints", "no joints"),
+        row_check(shape_ok, "shape", "positions length != n_frames * n_joints * 3"),
+        row_check(
+            (pl.col("joint_names").list.len() == pl.col("n_joints"))
+            & (pl.col("parents").list.len() == pl.col("n_joints")),
+            "graph",
+            "joint_names/parents length != n_joints",
+        ),
+        row_check(
+            pl.col("tracked").is_null()
+            | (pl.col("tracked").list.len() == pl.col("n_frames") * pl.col("n_joints")),
+            "tracked_shape",
+            "tracked length != n_frames * n_joints",
+        ),
+        row_check(
+            pl.col("positions").list.eval(pl.element().is_finite()).list.all(),
+            "non_finite",
+            "non-finite values (NaN or inf) in positions",
+        ),
+        row_check(
+            pl.col("intensity").is_null() | pl.col("intensity").is_between(0.0, 1.0),
+            "intensity",
+            "intensity outside [0, 1]",
+        ),
+        row_check(pl.col("units").is_in(UNITS), "units", f"units not one of {', '.join(UNITS)}"),
+        row_check(pl.col("up_axis").is_in(["y", "z"]), "up_axis", "up_axis not 'y' or 'z'"),
+    ]
+    if cfg.label_sets is not None:
+        pairs = [f"{c}\x1f{lab}" for c, labs in cfg.label_sets.items() for lab in labs]
+        checks.append(
+            row_check(
+                pl.concat_str([pl.col("corpus"), pl.col(cfg.label_field)], separator="\x1f").is_in(pairs),
+                "label_outside_set",
+                f"{cfg.label_field} missing or not in its corpus's label set",
+            )
+        )
+    if heights is not None:
+        ok = (heights >= cfg.min_height_m) & (heights <= cfg.max_height_m)
+        checks.append(
+            pa.Check(
+                lambda data: pl.LazyFrame({"ok": ok}),
+                name="height",
+                error=f"estimated body height outside [{cfg.min_height_m}, {cfg.max_height_m}] m",
+            )
+        )
+    return pa.DataFrameSchema(
+        {
+            "take_id": pa.Column(pl.Utf8, nullable=False),
+            "corpus": pa.Column(pl.Utf8, nullable=False),
+            "source_path": pa.Column(pl.Utf8, nullable=False),
+            "source_sha256": pa.Column(pl.Utf8, nullable=False),
+            "format": pa.Column(pl.Utf8),
+            "layout": pa.Column(pl.Utf8, nullable=True),
+            "subject": pa.Column(pl.Utf8, nullable=True),
+            "emotion": pa.Column(pl.Utf8, nullable=True),
+            "action": pa.Column(pl.Utf8, nullable=True),
+            "intensity": pa.Column(pl.Float32, nullable=True),
+            "description": pa.Column(pl.Utf8, nullable=True),
+            "fps": pa.Column(pl.Float64, nullable=False),
+            "n_frames": pa.Column(pl.Int32, nullable=False),
+            "n_joints": pa.Column(pl.Int32, nullable=False),
+            "joint_names": pa.Column(pl.List(pl.Utf8), nullable=False),
+            "parents": pa.Column(pl.List(pl.Int32), nullable=False),
+            "units": pa.Column(pl.Utf8, nullable=False),
+            "up_axis": pa.Column(pl.Utf8, nullable=False),
+            "positions": pa.Column(pl.List(pl.Float32), nullable=False),
+            "tracked": pa.Column(pl.List(pl.Boolean), nullable=True),
+        },
+        checks=checks,
+        strict=False,
+        name="take_table",
+    )
+
+
+def validate_takes(table: Any, cfg: ValidateConfig) -> tuple[Any, list[dict[str, Any]]]:
+    """Validate a take table (pyarrow Table). Returns (valid rows, one failure dict per offending take).
+
+    A failure dict has take_id, source_path, corpus, kind (first failed check), reason (one line,
+    naming the take and every check it failed).
+    """
+    import pandera.polars as pa
+    import polars as pl
+    import pyarrow as pyarrow
+
+    df = pl.from_arrow(table)
+    if not isinstance(df, pl.DataFrame):
+        raise TableError("not a table")
+    missing = [
+        c for c in ("positions", "n_frames", "n_joints", "units", "up_axis", "tracked") if c not in df.columns
+    ]
+    if missing:
+        raise TableError(f"take table lacks columns: {', '.join(missing)}")
+    heights = _heights(df)
+    schema = take_schema(cfg, heights)
+    try:
+        schema.validate(df, lazy=True)
+        return table, []
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    table_level = cases.filter(pl.col("index").is_null())
+    if table_level.height:
+        raise TableError(
+            "; ".join(
+                f"{r['column']}: {r['check']} (got {r['failure_case']})"
+                for r in table_level.iter_rows(named=True)
+            )
+        )
+    by_row: dict[int, list[str]] = {}
+    kinds = {c.error: c.name for c in schema.checks}
+    for r in cases.iter_rows(named=True):
+        msg = r["check"] if r["schema_context"] == "DataFrameSchema" else f"{r['column']}: {r['check']}"
+        by_row.setdefault(int(r["index"]), [])
+        if msg not in by_row[int(r["index"])]:
+            by_row[int(r["index"])].append(msg)
+    failures = []
+    for i in sorted(by_row):
+        row = df.row(i, named=True)
+        msgs = by_row[i]
+        detail = "; ".join(
+            _height_detail(m, heights[i], row["units"]) if kinds.get(m) == "height" else m for m in msgs
+        )
+        failures.append(
+            dict(
+                take_id=row["take_id"],
+                source_path=row["source_path"],
+                corpus=row["corpus"],
+                kind=kinds.get(msgs[0], "schema"),
+                reason=f"{row['take_id']} ({row['source_path']}): {detail}",
+                stage="validate",
+            )
+        )
+    keep = np.ones(df.height, dtype=bool)
+    keep[sorted(by_row)] = False
+    return table.filter(pyarrow.array(keep)), failures
+
+
+def _height_detail(msg: str, height: float, units: str) -> str:
+    if np.isfinite(height):
+        return f"{msg} (got {height:.2f} m)"
+    return f"{msg} (cannot estimate it; units {units!r})"
+
+
+def config_from_params(params: Mapping[str, Any]) -> ValidateConfig:
+    """ValidateConfig from params.yaml (sections ``validate`` and ``data.corpora``)."""
+    v = params.get("validate", {}) or {}
+    corpora = (params.get("data", {}) or {}).get("corpora", {}) or {}
+    sets = {c: list(cfg["label_set"]) for c, cfg in corpora.items() if cfg.get("label_set")}
+    fields = {cfg.get("label_field", "emotion") for cfg in corpora.values()} or {"emotion"}
+    if len(fields) > 1:
+        raise ValueError(f"corpora disagree on label_field: {sorted(fields)}")
+    return ValidateConfig(
+        label_sets=sets or None,
+        label_field=fields.pop(),
+        min_height_m=float(v.get("min_height_m", 1.0)),
+        max_height_m=float(v.get("max_height_m", 2.3)),
+    )
+
+
+# ---- command line --------------------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("table", help="take table (.parquet)")
+    parser.add_argument(
+        "--label-set",
+        action="append",
+        metavar="CORPUS=A,B,...",
+        help="allowed labels of a corpus (repeatable); default: params.yaml data.corpora, if present",
+    )
+    parser.add_argument("--params", default="params.yaml", help="params file for bounds and label sets")
+    parser.add_argument("--label-field", default=None)
+    parser.add_argument(
+        "-o", "--out", help="write the valid rows here and the rest to OUT.quarantine.parquet"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from skellm.io import load_params
+    from skellm.table import quarantine_path, read_takes, write_quarantine, write_takes
+
+    params = load_params(args.params) if Path(args.params).exists() else {}
+    cfg = config_from_params(params)
+    if args.label_set:
+        sets = {}
+        for spec in args.label_set:
+            corpus, _, labels = spec.partition("=")
+            sets[corpus] = [x for x in labels.split(",") if x]
+        cfg = ValidateConfig(sets, cfg.label_field, cfg.min_height_m, cfg.max_height_m)
+    if args.label_field:
+        cfg = ValidateConfig(cfg.label_sets, args.label_field, cfg.min_height_m, cfg.max_height_m)
+    try:
+        table = read_takes(args.table)
+        valid, failures = validate_takes(table, cfg)
+    except (OSError, TableError) as exc:
+        print(f"skellm validate: error: {args.table}: {exc}", file=sys.stderr)
+        return 1
+    for f in failures:
+        print(f["reason"], file=sys.stderr)
+    print(f"{args.table}: {valid.num_rows} valid, {len(failures)} failed of {table.num_rows} takes")
+    if args.out:
+        write_takes(valid, args.out)
+        write_quarantine(failures, quarantine_path(args.out))
+        return 0
+    return 1 if failures else 0
+
+
+def data_metrics(takes: Any, quarantine: Any) -> dict[str, Any]:
+    """metrics/data.json: takes per corpus and quarantined files per corpus and kind."""
+    from collections import Counter
+
+    per_corpus = Counter(takes.column("corpus").to_pylist())
+    q = Counter(
+        zip(quarantine.column("corpus").to_pylist(), quarantine.column("kind").to_pylist(), strict=True)
+    )
+    quarantined: dict[str, dict[str, int]] = {}
+    for (corpus, kind), n in sorted(q.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
+        quarantined.setdefault(str(corpus), {})[kind] = n
+    return {
+        "takes": {**dict(sorted(per_corpus.items())), "total": takes.num_rows},
+        "quarantined": {**quarantined, "total": quarantine.num_rows},
+    }
+
+
+def validate_stage(params: Mapping[str, Any], ingested: str, out_dir: str, metrics_path: str) -> int:
+    """Merge every ``<ingested>/*.parquet`` (and quarantine), validate, and write the validated tables.
+
+    ``validate.on_error: fail`` prints one line per offending take and returns 1 without writing.
+    """
+    from pathlib import Path
+
+    import pyarrow as pyarrow
+
+    from skellm.io import write_json
+    from skellm.table import (
+        QUARANTINE_SCHEMA,
+        concat_takes,
+        quarantine_path,
+        read_quarantine,
+        read_takes,
+        write_quarantine,
+        write_takes,
+    )
+
+    paths = sorted(p for p in Path(ingested).glob("*.parquet") if not p.name.endswith(".quarantine.parquet"))
+    if not paths:
+        print(f"validate: no take tables in {ingested}/", file=sys.stderr)
+        return 1
+    takes = concat_takes(read_takes(p) for p in paths)
+    earlier = [read_quarantine(q) for p in paths if Path(q := quarantine_path(p)).exists()]
+    cfg = config_from_params(params)
+    valid, failures = validate_takes(takes, cfg)
+    on_error = (params.get("validate", {}) or {}).get("on_error", "quarantine")
+    if failures and on_error == "fail":
+        for f in failures:
+            print(f["reason"], file=sys.stderr)
+        print(
+            f"validate: {len(failures)} of {takes.num_rows} takes failed (validate.on_error: fail)",
+            file=sys.stderr,
+        )
+        return 1
+    quarantine = pyarrow.concat_tables(earlier + [pyarrow.Table.from_pylist(failures, QUARANTINE_SCHEMA)])
+    write_takes(valid, Path(out_dir) / "takes.parquet")
+    write_quarantine(quarantine.to_pylist(), Path(out_dir) / "quarantine.parquet")
+    metrics = data_metrics(valid, quarantine)
+    write_json(metrics_path, metrics)
+    print(
+        f"validate: {takes.num_rows} ingested takes = {valid.num_rows} valid + {len(failures)} quarantined; "
+        f"{quarantine.num_rows} files quarantined in all"
+    )
+    return 0

@@ -1,0 +1,183 @@
+"""Train/test splits of the harmonized take table, seeded and deterministic.
+
+- ``random``: the paper's 4:1 split, stratified by (corpus, label): each stratum sends
+  ``round(n * test_fraction)`` takes to test (a stratum of one take stays in train).
+- ``subject``: no actor on both sides. Per corpus, whole subjects go to test; among many seeded
+  candidate subject sets near the target fraction, the one whose label mix is closest to the
+  corpus's is kept (stratified as far as whole subjects allow; the first seeded candidate within a
+  small slack of the best, so seeds give different folds). Takes without a subject count as
+  their own subject.
+- ``leave_one_corpus_out``: the holdout corpus is the test set, every other corpus trains.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+
+EXAMPLE = "skellm split data/harmonized/takes.parquet -o data/split --method subject --seed 0"
+
+METHODS = ("random", "subject", "leave_one_corpus_out")
+_SUBJECT_CANDIDATES = 400
+_COST_SLACK = 0.05  # subject split: accept candidates this close to the best size+mix error
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    """Params ``split`` (plus the global ``seed``)."""
+
+    method: str = "random"
+    test_fraction: float = 0.2
+    holdout_corpus: str | None = None
+    label_field: str = "emotion"
+    seed: int = 0
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> SplitConfig:
+        section = dict(params.get("split", {}) or {})
+        known = {f.name for f in fields(cls)} - {"seed"}
+        unknown = set(section) - known
+        if unknown:
+            raise ValueError(f"unknown split params: {sorted(unknown)}")
+        cfg = cls(**section, seed=int(params.get("seed", 0)))
+        if cfg.method not in METHODS:
+            raise ValueError(f"split.method must be one of {', '.join(METHODS)}, got {cfg.method!r}")
+        if not 0 < cfg.test_fraction < 1:
+            raise ValueError(f"split.test_fraction must be in (0, 1), got {cfg.test_fraction}")
+        return cfg
+
+
+def split_random(corpus: Sequence[str], label: Sequence[Any], fraction: float, seed: int) -> np.ndarray:
+    """Boolean test mask: ``round(n * fraction)`` random takes of every (corpus, label) stratum."""
+    rng = np.random.default_rng(seed)
+    test = np.zeros(len(corpus), dtype=bool)
+    strata: dict[tuple, list[int]] = defaultdict(list)
+    for i, key in enumerate(zip(corpus, label, strict=True)):
+        strata[(str(key[0]), str(key[1]))].append(i)
+    for key in sorted(strata):
+        idx = np.array(strata[key])
+        n_test = int(round(len(idx) * fraction)) if len(idx) > 1 else 0
+        test[rng.permutation(idx)[:n_test]] = True
+    return test
+
+
+def split_subject(
+    corpus: Sequence[str], label: Sequence[Any], subject: Sequence[Any], fraction: float, seed: int
+) -> np.ndarray:
+    """Boolean test mask with no subject on both sides, label mix kept as close as whole subjects allow."""
+    rng = np.random.default_rng(seed)
+    test = np.zeros(len(corpus), dtype=bool)
+    corpus_arr = np.asarray([str(c) for c in corpus])
+    groups = np.asarray(
+        [
+            f"{c}\x1f{s}" if s is not None else f"{c}\x1f#take{i}"
+            for i, (c, s) in enumerate(zip(corpus, subject, strict=True))
+        ]
+    )
+    labels = np.asarray([str(x) for x in label])
+    for c in sorted(set(corpus_arr)):
+        rows = np.flatnonzero(corpus_arr == c)
+        subs, inv = np.unique(groups[rows], return_inverse=True)
+        if len(subs) < 2:
+            continue
+        classes, lab_inv = np.unique(labels[rows], return_inverse=True)
+        counts = np.zeros((len(subs), len(classes)))
+        np.add.at(counts, (inv, lab_inv), 1)
+        total = counts.sum(0)
+        target = total.sum() * fraction
+        candidates, costs = [], []
+        for _ in range(_SUBJECT_CANDIDATES):
+            order = rng.permutation(len(subs))
+            cum = np.cumsum(counts[order].sum(1))
+            k = int(np.argmin(np.abs(cum - target))) + 1
+            chosen = np.sort(order[: min(max(k, 1), len(subs) - 1)])
+            got = counts[chosen].sum(0)
+            size_err = abs(got.sum() - target) / max(target, 1)
+            mix_err = np.abs(got / max(got.sum(), 1) - total / total.sum()).sum()
+            candidates.append(chosen)
+            costs.append(size_err + mix_err)
+        # The first (seeded) candidate close to the best, so that seeds give different good splits.
+        best = candidates[int(np.argmax(np.asarray(costs) <= min(costs) + _COST_SLACK))]
+        test[rows[np.isin(inv, best)]] = True
+    return test
+
+
+def split_loco(corpus: Sequence[str], holdout: str) -> np.ndarray:
+    """Boolean test mask: every take of the holdout corpus."""
+    corpus_arr = np.asarray([str(c) for c in corpus])
+    if holdout not in set(corpus_arr):
+        raise ValueError(f"holdout corpus {holdout!r} has no takes (corpora: {sorted(set(corpus_arr))})")
+    return corpus_arr == holdout
+
+
+def split_mask(table: Any, cfg: SplitConfig) -> np.ndarray:
+    """The test mask of a take table (pyarrow) under ``cfg``."""
+    corpus = table.column("corpus").to_pylist()
+    label = table.column(cfg.label_field).to_pylist()
+    if cfg.method == "random":
+        return split_random(corpus, label, cfg.test_fraction, cfg.seed)
+    if cfg.method == "subject":
+        return split_subject(corpus, label, table.column("subject").to_pylist(), cfg.test_fraction, cfg.seed)
+    if not cfg.holdout_corpus:
+        raise ValueError("split.method leave_one_corpus_out needs split.holdout_corpus")
+    return split_loco(corpus, cfg.holdout_corpus)
+
+
+def labels_json(table: Any, label_field: str) -> dict[str, Any]:
+    """``labels.json``: the label field, the sorted union of labels, and each corpus's labels."""
+    per: dict[str, set[str]] = defaultdict(set)
+    for c, lab in zip(table.column("corpus").to_pylist(), table.column(label_field).to_pylist(), strict=True):
+        if lab is not None:
+            per[c].add(lab)
+    classes = sorted(set().union(*per.values())) if per else []
+    return {
+        "label_field": label_field,
+        "classes": classes,
+        "corpora": {c: sorted(v) for c, v in sorted(per.items())},
+    }
+
+
+def split_file(src: str, out_dir: str, cfg: SplitConfig) -> tuple[int, int]:
+    """Split the table ``src`` into ``out_dir``/{train,test}.parquet and labels.json. Returns the sizes."""
+    from pathlib import Path
+
+    import pyarrow as pa
+
+    from skellm.io import write_json
+    from skellm.table import read_takes, write_takes
+
+    table = read_takes(src)
+    test = split_mask(table, cfg)
+    if "split" in table.column_names:
+        table = table.drop_columns(["split"])
+    table = table.append_column("split", pa.array(np.where(test, "test", "train")))
+    out = Path(out_dir)
+    write_takes(table.filter(pa.array(~test)), out / "train.parquet")
+    write_takes(table.filter(pa.array(test)), out / "test.parquet")
+    write_json(out / "labels.json", labels_json(table, cfg.label_field))
+    return int((~test).sum()), int(test.sum())
+
+
+# ---- command line --------------------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("table", help="harmonized take table (.parquet)")
+    parser.add_argument("-o", "--out", required=True, help="output folder (train/test.parquet, labels.json)")
+    parser.add_argument("--method", choices=METHODS, default="random")
+    parser.add_argument("--test-fraction", type=float, default=0.2)
+    parser.add_argument("--holdout-corpus")
+    parser.add_argument("--label-field", default="emotion")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = SplitConfig(args.method, args.test_fraction, args.holdout_corpus, args.label_field, args.seed)
+    n_train, n_test = split_file(args.table, args.out, cfg)
+    print(f"split ({cfg.method}, seed {cfg.seed}): {n_train} train, {n_test} test -> {args.out}")
+    return 0
