@@ -1,0 +1,114 @@
+"""Sanity baseline: hand-crafted motion features and a simple classifier, accuracy per corpus.
+
+Trains one standardised classifier (logistic regression by default) on the train split of every
+corpus, then scores each corpus's test takes with predictions restricted to that corpus's labels
+(``labels.json``). A corpus near chance or near 100 % means the data, not the model, needs work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+EXAMPLE = "skellm baseline data/split -o metrics/baseline.json"
+
+
+def take_features(row: Mapping[str, Any]) -> np.ndarray:
+    """Features of one take-table row (positions flat, any declared rig, metres, Y up)."""
+    from skellm.features import motion_features
+    from skellm.harmonize import to_canonical
+
+    nf, nj = int(row["n_frames"]), int(row["n_joints"])
+    pos = np.asarray(row["positions"], dtype=np.float64).reshape(nf, nj, 3)
+    return motion_features(to_canonical(pos, list(row["joint_names"]), row.get("layout")), float(row["fps"]))
+
+
+def table_features(path: str | Path, label_field: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(features (N, F), labels (N,), corpus (N,)) of every take in a split Parquet."""
+    import polars as pl
+    from tqdm import tqdm
+
+    cols = ["corpus", label_field, "n_frames", "n_joints", "joint_names", "fps", "positions"]
+    df = pl.read_parquet(path)
+    cols += ["layout"] if "layout" in df.columns else []
+    rows = df.select(cols).iter_rows(named=True)
+    feats = [take_features(r) for r in tqdm(rows, total=df.height, desc=f"features {Path(path).name}")]
+    return np.stack(feats), df[label_field].to_numpy().astype(str), df["corpus"].to_numpy().astype(str)
+
+
+def make_classifier(kind: str = "logistic", seed: int = 0):
+    """A standardised scikit-learn classifier: ``logistic`` or ``random_forest``."""
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if kind == "logistic":
+        clf = LogisticRegression(C=1.0, max_iter=2000, random_state=seed)
+    elif kind == "random_forest":
+        clf = RandomForestClassifier(n_estimators=300, random_state=seed, n_jobs=1)
+    else:
+        raise ValueError(f"baseline.classifier must be logistic or random_forest, got {kind!r}")
+    return make_pipeline(StandardScaler(), clf)
+
+
+def evaluate(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    corpus_test: np.ndarray,
+    corpus_labels: Mapping[str, Sequence[str]],
+    kind: str = "logistic",
+    seed: int = 0,
+) -> dict[str, dict[str, float]]:
+    """Fit on all train takes; accuracy per corpus with predictions restricted to the corpus's labels."""
+    clf = make_classifier(kind, seed).fit(x_train, y_train)
+    classes = list(clf.classes_)
+    proba = clf.predict_proba(x_test)
+    out: dict[str, dict[str, float]] = {}
+    for corpus, labels in corpus_labels.items():
+        mask = corpus_test == corpus
+        if not mask.any():
+            continue
+        cols = [classes.index(lab) for lab in labels if lab in classes]
+        pred = np.asarray(classes)[cols][proba[mask][:, cols].argmax(1)]
+        out[corpus] = {
+            "accuracy": round(float((pred == y_test[mask]).mean()), 4),
+            "chance": round(1.0 / len(labels), 4),
+            "n_test": int(mask.sum()),
+        }
+    return out
+
+
+def run_baseline(split_dir: str | Path, kind: str = "logistic", seed: int = 0) -> dict[str, dict[str, float]]:
+    """Features of ``split_dir``/{train,test}.parquet, classifier per ``kind``, metrics per corpus."""
+    split_dir = Path(split_dir)
+    info = json.loads((split_dir / "labels.json").read_text())
+    field = info.get("label_field", "emotion")
+    x_tr, y_tr, _ = table_features(split_dir / "train.parquet", field)
+    x_te, y_te, c_te = table_features(split_dir / "test.parquet", field)
+    return evaluate(x_tr, y_tr, x_te, y_te, c_te, info["corpora"], kind, seed)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("split_dir", help="folder with train.parquet, test.parquet and labels.json")
+    parser.add_argument("-o", "--out", help="write the metrics JSON here (default: print only)")
+    parser.add_argument("--classifier", default="logistic", choices=["logistic", "random_forest"])
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def run(args: argparse.Namespace) -> int:
+    from skellm.io import write_json
+
+    metrics = run_baseline(args.split_dir, args.classifier, args.seed)
+    for corpus, m in metrics.items():
+        print(f"{corpus}: accuracy {m['accuracy']:.3f} (chance {m['chance']:.3f}, {m['n_test']} test takes)")
+    if args.out:
+        write_json(args.out, metrics)
+    return 0
