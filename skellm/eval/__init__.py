@@ -1,0 +1,1 @@
+"""Evaluation: label parsing from generated text, description metrics, the evaluate stage."""

@@ -1,0 +1,196 @@
+"""The evaluate stage: recognition by free generation and by label scoring, baselines, descriptions.
+
+Recognition modes (each reported per corpus as accuracy and Error rate, predictions restricted to the
+corpus's label set):
+  generate              greedy text, label parsed with synonyms; none or several labels = Error
+  score                 closed-set label scoring (never an Error), with per-label probabilities
+  generate_zero_tokens  the same LLM with the skeleton tokens replaced by zeros (what the tokens carry)
+  score_zero_tokens     idem, label scoring
+  encoder_classifier    argmax of the encoder's own classifier logits over the corpus's labels
+Descriptions: generated for test takes that have a reference description, prompted with the true
+label (the paper's protocol), scored by ROUGE-1/2/L, BLEU, METEOR, and checked for consistency (the
+explanation names no other emotion of the label set). Zero-shot: test takes whose label was held out
+of LoRA training (``lora.holdout_labels``), recognised by label scoring.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from skellm.eval.labels import consistent, parse_label
+from skellm.io import atomic_path, write_json
+
+MODES = ("generate", "score", "generate_zero_tokens", "score_zero_tokens", "encoder_classifier")
+ERROR = "Error"
+
+
+def _summary(rows: list[dict[str, Any]], mode: str) -> dict[str, Any]:
+    n = len(rows)
+    if n == 0:
+        return {"n": 0, "accuracy": None, "error_rate": None}
+    correct = sum(r[mode] == r["label"] for r in rows)
+    errors = sum(r[mode] == ERROR for r in rows)
+    return {"n": n, "accuracy": correct / n, "error_rate": errors / n}
+
+
+def recognition_metrics(rows: list[dict[str, Any]], modes=MODES) -> dict[str, Any]:
+    """{mode: {"overall": {n, accuracy, error_rate}, corpus: {...}}} from per-take prediction rows."""
+    corpora = sorted({r["corpus"] for r in rows})
+    out = {}
+    for mode in modes:
+        out[mode] = {"overall": _summary(rows, mode)}
+        for c in corpora:
+            out[mode][c] = _summary([r for r in rows if r["corpus"] == c], mode)
+    return out
+
+
+def _batches(idx: list[int], size: int):
+    for i in range(0, len(idx), size):
+        yield idx[i : i + size]
+
+
+def evaluate(
+    *,
+    tokens_dir: str | Path,
+    labels_json: str | Path,
+    llm_dir: str | Path,
+    trained_dir: str | Path,
+    eval_params: dict[str, Any],
+    lora: dict[str, Any],
+    metrics_path: str | Path,
+    plots_dir: str | Path,
+    predictions_path: str | Path | None = None,
+) -> dict[str, Any]:
+    """Run every recognition mode, the description metrics and zero-shot scoring; write metrics/plots."""
+    import polars as pl
+    import torch
+    from tqdm.auto import tqdm
+
+    from skellm.llm.data import load_label_sets, load_tokens
+    from skellm.llm.generate import greedy
+    from skellm.llm.model import load_trained, select_tokens
+    from skellm.llm.prompts import RECOGNITION_QUESTIONS
+    from skellm.llm.scoring import score_labels
+
+    torch.set_num_threads(int(eval_params.get("threads") or torch.get_num_threads()))
+    tensors, table = load_tokens(tokens_dir, "test")
+    classes, label_sets = load_label_sets(labels_json)
+    model = load_trained(llm_dir, trained_dir)
+    model.eval()
+    fmt = lora.get("answer_format", "A")
+    question = RECOGNITION_QUESTIONS[0]
+    bs = int(eval_params.get("batch_size", 16))
+    max_new = int(eval_params.get("max_new_tokens", 8))
+    corpora, labels = table["corpus"].to_list(), table["label"].to_list()
+    logits = tensors["logits"].float()
+    holdout = set(lora.get("holdout_labels") or ())
+
+    rows: list[dict[str, Any]] = []
+    timing = {"generate_s": 0.0, "score_s": 0.0}
+    todo = [i for i, lab in enumerate(labels) if lab is not None]
+    bar = tqdm(total=len(todo), desc="evaluate recognition", dynamic_ncols=True)
+    for corpus in sorted({corpora[i] for i in todo}):
+        label_set = label_sets.get(corpus) or classes
+        cls_idx = [classes.index(lab) for lab in label_set]
+        for idx in _batches([i for i in todo if corpora[i] == corpus], bs):
+            feats, fmask = select_tokens(tensors, model.token_kind, idx)
+            zeros = torch.zeros_like(feats)
+            t0 = time.perf_counter()
+            texts = greedy(model, feats, fmask, [question] * len(idx), max_new)
+            t1 = time.perf_counter()
+            probs = torch.softmax(score_labels(model, feats, fmask, question, label_set, fmt), -1)
+            t2 = time.perf_counter()
+            timing["generate_s"] += t1 - t0
+            timing["score_s"] += t2 - t1
+            texts0 = greedy(model, zeros, fmask, [question] * len(idx), max_new)
+            probs0 = torch.softmax(score_labels(model, zeros, fmask, question, label_set, fmt), -1)
+            enc = logits[idx][:, cls_idx].argmax(-1)
+            for j, i in enumerate(idx):
+                rows.append(
+                    {
+                        "take_id": table["take_id"][i],
+                        "corpus": corpus,
+                        "label": labels[i],
+                        "generated": texts[j],
+                        "generate": parse_label(texts[j], label_set) or ERROR,
+                        "score": label_set[int(probs[j].argmax())],
+                        "p_true": float(probs[j, label_set.index(labels[i])])
+                        if labels[i] in label_set
+                        else None,
+                        "generated_zero_tokens": texts0[j],
+                        "generate_zero_tokens": parse_label(texts0[j], label_set) or ERROR,
+                        "score_zero_tokens": label_set[int(probs0[j].argmax())],
+                        "encoder_classifier": label_set[int(enc[j])],
+                        "held_out": labels[i] in holdout,
+                    }
+                )
+            bar.update(len(idx))
+    bar.close()
+
+    metrics: dict[str, Any] = {"recognition": recognition_metrics(rows)}
+    n = max(1, len(rows))
+    metrics["latency_ms_per_take"] = {
+        "generate": 1000 * timing["generate_s"] / n,
+        "score": 1000 * timing["score_s"] / n,
+    }
+    p_true = [r["p_true"] for r in rows if r["p_true"] is not None]
+    metrics["score_mean_p_true"] = sum(p_true) / len(p_true) if p_true else None
+    held = [r for r in rows if r["held_out"]]
+    metrics["zero_shot"] = {
+        "labels": " ".join(sorted(holdout)),
+        "score": _summary(held, "score"),
+        "generate": _summary(held, "generate"),
+    }
+    metrics["description"], described = _describe(model, tensors, table, label_sets, classes, eval_params)
+    write_json(metrics_path, metrics)
+
+    plots = Path(plots_dir)
+    for mode in ("generate", "score"):
+        frame = pl.DataFrame(
+            {
+                "corpus": [r["corpus"] for r in rows],
+                "actual": [r["label"] for r in rows],
+                "predicted": [r[mode] for r in rows],
+            }
+        )
+        with atomic_path(plots / f"confusion_{mode}.csv") as tmp:
+            frame.write_csv(tmp)
+    if predictions_path is not None:
+        with atomic_path(predictions_path) as tmp:
+            pl.DataFrame(rows).write_parquet(tmp, compression="zstd")
+        with atomic_path(Path(predictions_path).with_name("descriptions.parquet")) as tmp:
+            cols = ["take_id", "label", "reference", "generated"]
+            pl.DataFrame(described, schema=cols, orient="row").write_parquet(tmp)
+    return metrics
+
+
+def _describe(model, tensors, table, label_sets, classes, eval_params) -> tuple[dict[str, Any], list]:
+    """Description metrics, explanation/label consistency, and the generated texts (as rows)."""
+    from tqdm.auto import tqdm
+
+    from skellm.eval.text_metrics import description_scores
+    from skellm.llm.generate import greedy
+    from skellm.llm.model import select_tokens
+    from skellm.llm.prompts import describe_question
+
+    refs = table["description"].to_list()
+    labels, corpora = table["label"].to_list(), table["corpus"].to_list()
+    idx = [i for i, d in enumerate(refs) if d and d.strip() and labels[i] is not None]
+    idx = idx[: int(eval_params.get("max_describe", 10**9))]
+    preds: list[str] = []
+    bs = int(eval_params.get("batch_size", 16))
+    for chunk in tqdm(list(_batches(idx, bs)), desc="evaluate descriptions", dynamic_ncols=True):
+        feats, fmask = select_tokens(tensors, model.token_kind, chunk)
+        qs = [describe_question(labels[i]) for i in chunk]
+        preds += greedy(model, feats, fmask, qs, int(eval_params.get("describe_max_new_tokens", 48)))
+    scores = description_scores(preds, [refs[i].strip() for i in idx])
+    ok = [
+        consistent(p, labels[i], label_sets.get(corpora[i]) or classes)
+        for p, i in zip(preds, idx, strict=True)
+    ]
+    scores["consistency"] = sum(ok) / len(ok) if ok else None
+    ids = table["take_id"].to_list()
+    described = [(ids[i], labels[i], refs[i].strip(), p) for p, i in zip(preds, idx, strict=True)]
+    return scores, described

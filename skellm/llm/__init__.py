@@ -1,0 +1,1 @@
+"""The skeleton-aware language model: projector, prompt splicing, LoRA training, scoring, generation."""

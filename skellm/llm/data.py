@@ -1,0 +1,122 @@
+"""Training examples from encoder tokens: recognition and description prompts, answer-only labels."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from skellm.llm.prompts import RECOGNITION_QUESTIONS, describe_question, format_answer
+
+TASKS = ("describe", "recognize")
+
+
+@dataclass(frozen=True)
+class Example:
+    """One prompt/answer pair about the take in row ``row`` of the token tensors."""
+
+    row: int
+    question: str
+    answer: str
+
+
+def load_tokens(tokens_dir: str | Path, split: str):
+    """``(tensors, table)`` for one split: the safetensors dict and the parquet rows (polars)."""
+    import polars as pl
+    from safetensors.torch import load_file
+
+    base = Path(tokens_dir) / split
+    for ext in (".safetensors", ".parquet"):
+        if not base.with_suffix(ext).exists():
+            raise FileNotFoundError(f"{base.with_suffix(ext)}: missing encoder tokens (run pretrain_encoder)")
+    tensors = load_file(base.with_suffix(".safetensors"))
+    table = pl.read_parquet(base.with_suffix(".parquet"))
+    n = tensors["semantic"].shape[0]
+    if table.height != n:
+        raise ValueError(f"{base}.parquet: {table.height} rows but {n} token rows")
+    return tensors, table
+
+
+def load_label_sets(labels_json: str | Path) -> tuple[list[str], dict[str, list[str]]]:
+    """``(classes, {corpus: labels})`` from data/split/labels.json."""
+    spec = json.loads(Path(labels_json).read_text())
+    return list(spec["classes"]), {k: list(v) for k, v in spec["corpora"].items()}
+
+
+def recognition_examples(table, answer_format: str = "A", holdout: tuple[str, ...] = ()) -> list[Example]:
+    """One example per labelled take, cycling through the question phrasings."""
+    out = []
+    for i, label in enumerate(table["label"].to_list()):
+        if label is None or label in holdout:
+            continue
+        q = RECOGNITION_QUESTIONS[i % len(RECOGNITION_QUESTIONS)]
+        out.append(Example(i, q, format_answer(label, answer_format)))
+    return out
+
+
+def description_examples(table, holdout: tuple[str, ...] = ()) -> list[Example]:
+    """One example per take that has a description: the label in the prompt, the description as answer."""
+    out = []
+    for i, (label, desc) in enumerate(
+        zip(table["label"].to_list(), table["description"].to_list(), strict=True)
+    ):
+        if label is None or label in holdout or not desc or not desc.strip():
+            continue
+        out.append(Example(i, describe_question(label), " " + desc.strip()))
+    return out
+
+
+def task_examples(task: str, table, lora: dict[str, Any]) -> list[Example]:
+    """Examples of ``task`` (describe | recognize) under the ``lora`` params."""
+    holdout = tuple(lora.get("holdout_labels") or ())
+    if task == "describe":
+        return description_examples(table, holdout)
+    if task == "recognize":
+        return recognition_examples(table, lora.get("answer_format", "A"), holdout)
+    raise ValueError(f"task must be one of {TASKS}, not {task!r}")
+
+
+def encode(model, ex: Example) -> tuple[list[int], list[int]]:
+    """Token-id tail (prompt after the skeleton tokens + answer + EOS) and its labels.
+
+    Prompt and answer are tokenised separately and concatenated, so the labelled positions are exactly
+    the answer's tokens (tokenising the joined text can merge tokens across the boundary).
+    """
+    prompt = model.prompt_ids(ex.question)
+    answer = model.answer_ids(ex.answer)
+    return prompt + answer, [-100] * len(prompt) + answer
+
+
+def step_order(n_examples: int, steps: int, batch_size: int, seed: int) -> list[int]:
+    """Example indices for ``steps`` batches: seeded reshuffles of all examples, concatenated."""
+    if n_examples == 0:
+        raise ValueError("no training examples (no labelled takes, or no descriptions for the describe task)")
+    rng = random.Random(seed)
+    order: list[int] = []
+    while len(order) < steps * batch_size:
+        perm = list(range(n_examples))
+        rng.shuffle(perm)
+        order += perm
+    return order[: steps * batch_size]
+
+
+class Collator:
+    """Turns a list of example indices into ``feats, fmask, tails, tail_labels`` for SkeletonLM."""
+
+    def __init__(self, model, tensors: dict[str, Any], examples: list[Example], token_kind: str):
+        from skellm.llm.model import select_tokens
+
+        self.examples = examples
+        rows = [ex.row for ex in examples]
+        self.feats, self.fmask = select_tokens(tensors, token_kind, rows)
+        self.encoded = [encode(model, ex) for ex in examples]
+
+    def __call__(self, idx: list[int]) -> dict[str, Any]:
+        return {
+            "feats": self.feats[idx],
+            "fmask": self.fmask[idx],
+            "tails": [self.encoded[i][0] for i in idx],
+            "tail_labels": [self.encoded[i][1] for i in idx],
+        }

@@ -1,0 +1,263 @@
+"""Skeleton tokens spliced into a frozen causal LM's prompt, with LoRA adapters and a projector.
+
+A sequence is ``prefix ("Human: <Skeleton>") + K projected skeleton tokens + tail`` where the tail is
+the rest of the prompt (`` </Skeleton> question #Assistant:``) and, for training, the answer and EOS.
+Skeleton slots that the unified-token masks mark as padding get attention-mask 0. Batches are
+left-padded so generation and scoring continue every row at its last position; position ids count only
+attended tokens, so a row's result does not depend on what it is batched with.
+Import this module only inside functions: it imports torch.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from skellm.io import write_json
+from skellm.llm.projector import make_projector
+from skellm.llm.prompts import split_template
+
+TOKEN_KINDS = ("semantic", "spatiotemporal", "both")
+IGNORE = -100
+META_FILE = "skeleton_lm.json"
+PROJECTOR_FILE = "projector.safetensors"
+ADAPTER_DIR = "adapter"
+
+
+def select_tokens(tensors: dict[str, Any], kind: str, index=None):
+    """Skeleton tokens of one kind as ``(feats (B, K, C) float32, mask (B, K) bool)``.
+
+    semantic: the one global token; spatiotemporal: spatial then temporal tokens with their masks;
+    both: semantic, spatial, temporal. ``index`` selects rows (a slice, list or tensor).
+    """
+    import torch
+
+    def rows(name):
+        t = tensors[name]
+        return t if index is None else t[index]
+
+    sem = rows("semantic").float()[:, None, :]
+    parts, masks = [], []
+    if kind in ("semantic", "both"):
+        parts.append(sem)
+        masks.append(torch.ones(sem.shape[:2], dtype=torch.bool))
+    if kind in ("spatiotemporal", "both"):
+        for name in ("spatial", "temporal"):
+            parts.append(rows(name).float())
+            masks.append(rows(f"{name}_mask").bool())
+    if not parts:
+        raise ValueError(f"llm.tokens must be one of {TOKEN_KINDS}, not {kind!r}")
+    return torch.cat(parts, 1), torch.cat(masks, 1)
+
+
+class SkeletonLM(nn.Module):
+    """A causal LM (optionally peft-wrapped) reading projected skeleton tokens.
+
+    ``state_dict()`` holds only the trainable weights (projector and LoRA); the frozen base comes from
+    the prepared LLM folder, so checkpoints stay small even for a 7B model.
+    """
+
+    def __init__(self, llm, projector, tokenizer, token_kind: str = "semantic"):
+        super().__init__()
+        if token_kind not in TOKEN_KINDS:
+            raise ValueError(f"llm.tokens must be one of {TOKEN_KINDS}, not {token_kind!r}")
+        self.llm = llm
+        self.projector = projector
+        self.tokenizer = tokenizer
+        self.token_kind = token_kind
+        before, _ = split_template("")
+        self.prefix_ids = tokenizer(before, add_special_tokens=True).input_ids
+        eos = tokenizer.eos_token_id
+        self.eos_id = int(eos if eos is not None else 0)
+        pad = tokenizer.pad_token_id
+        self.pad_id = int(pad if pad is not None else self.eos_id)
+        self.register_state_dict_post_hook(_keep_trainable)
+        self.register_load_state_dict_post_hook(_ignore_frozen_missing)
+
+    # ---- text ---------------------------------------------------------------------------------
+    def prompt_ids(self, question: str) -> list[int]:
+        """Token ids of the prompt after the skeleton tokens (no special tokens)."""
+        _, after = split_template(question)
+        return self.tokenizer(after, add_special_tokens=False).input_ids
+
+    def answer_ids(self, answer: str, eos: bool = True) -> list[int]:
+        """Token ids of an answer, tokenised on its own (so labels align exactly), plus EOS."""
+        ids = self.tokenizer(answer, add_special_tokens=False).input_ids
+        return ids + [self.eos_id] if eos else ids
+
+    # ---- tensors ------------------------------------------------------------------------------
+    @property
+    def device(self):
+        return next(self.projector.parameters()).device
+
+    def build(self, feats, fmask, tails: list[list[int]], tail_labels: list[list[int]] | None = None):
+        """Model inputs for skeleton tokens ``feats``/``fmask`` (B, K, C)/(B, K) and token-id tails.
+
+        Returns a dict with ``inputs_embeds``, ``attention_mask``, ``position_ids`` and, when
+        ``tail_labels`` is given, ``labels`` (IGNORE everywhere but the answer tokens).
+        """
+        import torch
+
+        dev = self.device
+        b, k = fmask.shape
+        p = len(self.prefix_ids)
+        length = p + k + max(len(t) for t in tails)
+        ids = torch.full((b, length), self.pad_id, dtype=torch.long)
+        attn = torch.zeros((b, length), dtype=torch.long)
+        skel = torch.zeros((b, length), dtype=torch.bool)
+        labels = torch.full((b, length), IGNORE, dtype=torch.long)
+        for i, tail in enumerate(tails):
+            start = length - (p + k + len(tail))
+            s = start + p  # first skeleton slot
+            ids[i, start:s] = torch.tensor(self.prefix_ids)
+            ids[i, s + k :] = torch.tensor(tail, dtype=torch.long)
+            attn[i, start:s] = 1
+            attn[i, s : s + k] = fmask[i].long()
+            attn[i, s + k :] = 1
+            skel[i, s : s + k] = True
+            if tail_labels is not None:
+                labels[i, s + k :] = torch.tensor(tail_labels[i], dtype=torch.long)
+        ids, attn, skel = ids.to(dev), attn.to(dev), skel.to(dev)
+        emb = self.llm.get_input_embeddings()(ids)
+        proj = self.projector(feats.to(dev, dtype=self.projector_dtype())).to(emb.dtype)
+        emb = emb.masked_scatter(skel[..., None], proj)
+        out = {
+            "inputs_embeds": emb,
+            "attention_mask": attn,
+            "position_ids": (attn.cumsum(-1) - 1).clamp(min=0),
+        }
+        if tail_labels is not None:
+            out["labels"] = labels.to(dev)
+        return out
+
+    def projector_dtype(self):
+        return next(self.projector.parameters()).dtype
+
+    def forward(self, feats, fmask, tails, tail_labels=None):
+        """The LM output for a batch; with ``tail_labels``, ``.loss`` is the mean CE over answer tokens.
+
+        Rows are left-padded, so every answer ends the sequence: only the last positions' logits are
+        computed (the LM head over a 50k-150k vocabulary is a large share of a small model's cost).
+        """
+        import torch.nn.functional as F
+
+        inputs = self.build(feats, fmask, tails, tail_labels)
+        if tail_labels is None:
+            return self.llm(**inputs)
+        labels = inputs.pop("labels")
+        keep = 1 + max(len(lab) - next(i for i, x in enumerate(lab) if x != IGNORE) for lab in tail_labels)
+        out = self.llm(**inputs, logits_to_keep=keep)
+        logits = out.logits[:, :-1].float()
+        target = labels[:, labels.shape[1] - keep + 1 :]
+        out.loss = F.cross_entropy(logits.flatten(0, 1), target.flatten(), ignore_index=IGNORE)
+        return out
+
+    def sequence_logprob(self, feats, fmask, tails, tail_labels):
+        """Sum of log-probabilities of the labelled tokens, one value per row (naive scoring)."""
+        import torch
+
+        inputs = self.build(feats, fmask, tails, tail_labels)
+        labels = inputs.pop("labels")
+        logits = self.llm(**inputs).logits[:, :-1].float()
+        target = labels[:, 1:]
+        logp = torch.log_softmax(logits, -1).gather(-1, target.clamp(min=0)[..., None])[..., 0]
+        return (logp * (target != IGNORE)).sum(-1)
+
+
+def _trainable_names(module) -> set[str]:
+    return {n for n, p in module.named_parameters() if p.requires_grad}
+
+
+def _keep_trainable(module, state_dict, prefix, local_metadata):
+    keep = {prefix + n for n in _trainable_names(module)}
+    for key in [k for k in state_dict if k.startswith(prefix) and k not in keep]:
+        del state_dict[key]
+
+
+def _ignore_frozen_missing(module, incompatible_keys):
+    trainable = _trainable_names(module)
+    missing = incompatible_keys.missing_keys
+    missing[:] = [k for k in missing if any(k.endswith(n) for n in trainable)]
+
+
+# ---- building and loading ------------------------------------------------------------------------
+def llm_weights_dir(llm_dir: str | Path) -> Path:
+    """The HF folder holding the weights: ``llm_dir`` itself or the external path it points to."""
+    from skellm.llm.prepare import resolve_llm_dir
+
+    return resolve_llm_dir(llm_dir)
+
+
+def load_base(llm_dir: str | Path, dtype: str = "float32"):
+    """The frozen base causal LM and its tokenizer from a prepared folder (local files only)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = llm_weights_dir(llm_dir)
+    tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    llm = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype), local_files_only=True)
+    llm.requires_grad_(False)
+    return llm, tok
+
+
+def lora_config(lora: dict[str, Any]):
+    """A peft LoraConfig from the ``lora`` params section."""
+    from peft import LoraConfig
+
+    return LoraConfig(
+        r=int(lora["rank"]),
+        lora_alpha=float(lora["alpha"]),
+        lora_dropout=float(lora["dropout"]),
+        target_modules=list(lora["target_modules"]),
+        task_type="CAUSAL_LM",
+    )
+
+
+def new_model(llm, tokenizer, in_dim: int, llm_params: dict[str, Any], lora: dict[str, Any]) -> SkeletonLM:
+    """Wrap a base LM with fresh LoRA adapters and a fresh projector."""
+    from peft import get_peft_model
+
+    llm.requires_grad_(False)
+    peft_llm = get_peft_model(llm, lora_config(lora))
+    hidden = llm.get_input_embeddings().weight.shape[1]
+    proj = make_projector(llm_params.get("projector", "linear"), in_dim, hidden)
+    return SkeletonLM(peft_llm, proj, tokenizer, llm_params.get("tokens", "semantic"))
+
+
+def save_trained(model: SkeletonLM, out_dir: str | Path, extra: dict[str, Any] | None = None) -> None:
+    """Write the LoRA adapter (peft, safetensors), the projector and a small JSON description."""
+    from safetensors.torch import save_file
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model.llm.save_pretrained(out / ADAPTER_DIR, safe_serialization=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.projector.state_dict().items()}
+    save_file(state, out / PROJECTOR_FILE)
+    proj = model.projector if hasattr(model.projector, "weight") else model.projector[0]
+    meta = {
+        "token_kind": model.token_kind,
+        "projector": "linear" if hasattr(model.projector, "weight") else "mlp",
+        "in_dim": int(proj.weight.shape[1]),
+    }
+    write_json(out / META_FILE, {**meta, **(extra or {})})
+
+
+def load_trained(
+    llm_dir: str | Path, trained_dir: str | Path, trainable: bool = False, dtype: str = "float32"
+) -> SkeletonLM:
+    """Base LM + saved adapter + saved projector, as written by :func:`save_trained`."""
+    from peft import PeftModel
+    from safetensors.torch import load_file
+
+    trained = Path(trained_dir)
+    meta = json.loads((trained / META_FILE).read_text())
+    llm, tok = load_base(llm_dir, dtype)
+    peft_llm = PeftModel.from_pretrained(llm, trained / ADAPTER_DIR, is_trainable=trainable)
+    hidden = llm.get_input_embeddings().weight.shape[1]
+    proj = make_projector(meta["projector"], meta["in_dim"], hidden)
+    proj.load_state_dict(load_file(trained / PROJECTOR_FILE))
+    proj.requires_grad_(trainable)
+    return SkeletonLM(peft_llm, proj, tok, meta["token_kind"])

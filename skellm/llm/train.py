@@ -1,0 +1,182 @@
+"""LoRA stages: description then recognition (paper order D->R), through skellm.training.
+
+Each stage trains the LoRA adapter and the projector (the base LM and the encoder stay frozen) for a
+fixed number of optimizer steps, checkpoints every ``checkpoint_every`` steps so a killed run resumes
+exactly, logs a loss curve for ``dvc plots``, and writes ``adapter/`` (peft, safetensors),
+``projector.safetensors`` and ``skeleton_lm.json``. The second stage starts from the first's output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from skellm.io import write_json
+
+FINGERPRINT = "fingerprint.json"
+
+
+def stage_task(position: int, order: str) -> str:
+    """The task of LoRA stage 1 or 2 under ``lora.order`` (``DR`` paper default, or ``RD``)."""
+    order = order.upper().replace("->", "").replace("-", "")
+    if order not in ("DR", "RD"):
+        raise ValueError(f"lora.order must be DR or RD, not {order!r}")
+    return {"D": "describe", "R": "recognize"}[order[position - 1]]
+
+
+def _fingerprint(ckpt_dir: Path, spec: dict[str, Any]) -> None:
+    """Wipe ``ckpt_dir`` when it belongs to a run with other params or inputs; record this run's."""
+    digest = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
+    fp = ckpt_dir / FINGERPRINT
+    if ckpt_dir.exists() and (not fp.exists() or json.loads(fp.read_text()).get("sha256") != digest):
+        shutil.rmtree(ckpt_dir)
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    write_json(fp, {"sha256": digest})
+
+
+def make_step(accelerator, model, optimizer, max_grad_norm: float):
+    """The per-batch training step: forward on answer tokens, backward, clip, step."""
+
+    def step(batch: dict[str, Any]) -> dict[str, float]:
+        out = model(batch["feats"], batch["fmask"], batch["tails"], batch["tail_labels"])
+        accelerator.backward(out.loss)
+        if max_grad_norm:
+            accelerator.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], max_grad_norm)
+        optimizer.step()
+        optimizer.zero_grad()
+        return {"loss": float(out.loss.detach())}
+
+    return step
+
+
+def train_stage(
+    task: str,
+    *,
+    tokens_dir: str | Path,
+    llm_dir: str | Path,
+    out_dir: str | Path,
+    llm_params: dict[str, Any],
+    lora: dict[str, Any],
+    seed: int = 0,
+    init_dir: str | Path | None = None,
+    ckpt_dir: str | Path | None = None,
+    curves_path: str | Path | None = None,
+) -> dict[str, Any]:
+    """Train one LoRA stage on ``task`` (describe | recognize); return a summary dict."""
+    import torch
+    from torch.utils.data import DataLoader
+
+    from skellm import training
+    from skellm.io import sha256_file
+    from skellm.llm.data import Collator, load_tokens, step_order, task_examples
+    from skellm.llm.model import load_base, load_trained, new_model, save_trained
+
+    cfg = lora[task]
+    steps, batch_size = int(cfg["steps"]), int(cfg["batch_size"])
+    training.set_seed(seed)
+    torch.set_num_threads(int(lora.get("threads") or torch.get_num_threads()))
+    accelerator = training.make_accelerator(
+        lora.get("device", "auto"), seed, mixed_precision=lora.get("mixed_precision", "no")
+    )
+    tensors, table = load_tokens(tokens_dir, "train")
+    dtype = llm_params.get("dtype", "float32")
+    if init_dir:
+        model = load_trained(llm_dir, init_dir, trainable=True, dtype=dtype)
+    else:
+        llm, tok = load_base(llm_dir, dtype)
+        model = new_model(llm, tok, tensors["semantic"].shape[-1], llm_params, lora)
+    examples = task_examples(task, table, lora)
+    collate = Collator(model, tensors, examples, model.token_kind)
+    # ``steps`` counts optimizer steps: each of the N processes takes its own batch per step
+    order = step_order(len(examples), steps * accelerator.num_processes, batch_size, seed)
+    loader = DataLoader(order, batch_size=batch_size, shuffle=False, collate_fn=collate)
+
+    lora_params = [p for n, p in model.llm.named_parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": lora_params, "lr": float(cfg["lr"])},
+            {"params": list(model.projector.parameters()), "lr": float(cfg.get("projector_lr", cfg["lr"]))},
+        ],
+        weight_decay=0.0,
+    )
+    warmup = int(cfg.get("warmup_steps", 0))
+    model.train()
+    model, optimizer, loader, scheduler = training.prepare(
+        accelerator,
+        model,
+        optimizer,
+        loader,
+        lambda spe: training.make_scheduler(optimizer, steps, warmup, milestones=()),
+    )
+    if ckpt_dir is not None:
+        ckpt_dir = Path(ckpt_dir)
+        spec = {"task": task, "lora": lora, "llm": llm_params, "seed": seed, "init": str(init_dir)}
+        spec["tokens"] = sha256_file(Path(tokens_dir) / "train.safetensors")
+        if accelerator.is_main_process:
+            _fingerprint(ckpt_dir, spec)
+        accelerator.wait_for_everyone()
+    curves = training.CurveLogger(curves_path) if curves_path else None
+    step = make_step(accelerator, model, optimizer, float(lora.get("max_grad_norm", 1.0)))
+    state = training.fit(
+        accelerator,
+        loader,
+        step,
+        epochs=1,
+        scheduler=scheduler,
+        ckpt_dir=ckpt_dir,
+        ckpt_every_steps=int(lora.get("checkpoint_every", 25)),
+        curves=curves,
+        log_every=int(lora.get("log_every", 1)),
+        desc=f"lora {task}",
+    )
+    losses = [
+        float(r["train_loss"])
+        for r in (curves.rows if curves else [])
+        if r.get("train_loss") not in (None, "")
+    ]
+    summary = {
+        "task": task,
+        "steps": state.step,
+        "examples": len(examples),
+        "batch_size": batch_size,
+        "first_loss": losses[0] if losses else None,
+        "final_loss": sum(losses[-5:]) / len(losses[-5:]) if losses else None,
+    }
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        save_trained(accelerator.unwrap_model(model), out_dir, extra={"lora": lora, "summary": summary})
+        if ckpt_dir is not None:
+            shutil.rmtree(ckpt_dir, ignore_errors=True)  # done: a re-run must not resume a finished run
+    return summary
+
+
+STAGES = {1: "lora_describe", 2: "lora_recognize"}
+
+
+def run_stage(position: int, params: dict[str, Any], root: str | Path = ".") -> dict[str, Any]:
+    """Run pipeline LoRA stage 1 (lora_describe) or 2 (lora_recognize) with the repo's fixed paths.
+
+    Stage 1 trains the first task of ``lora.order`` from a fresh adapter; stage 2 the second task,
+    starting from stage 1's adapter and projector.
+    """
+    root = Path(root)
+    lora = params["lora"]
+    name = STAGES[position]
+    task = stage_task(position, str(lora.get("order", "DR")))
+    summary = train_stage(
+        task,
+        tokens_dir=root / "data/tokens",
+        llm_dir=root / params["llm"].get("out", "models/llm"),
+        out_dir=root / "models" / name,
+        llm_params=params["llm"],
+        lora=lora,
+        seed=int(params.get("seed", 0)),
+        init_dir=root / "models" / STAGES[1] if position == 2 else None,
+        ckpt_dir=root / "checkpoints" / name,
+        curves_path=root / "metrics" / "curves" / f"{name}.csv",
+    )
+    write_json(root / "metrics" / f"{name}.json", summary)
+    return summary

@@ -1,0 +1,377 @@
+"""Skeleton-aware LM on a tiny LLaMA built from a config, with the real SmolLM2 tokenizer."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from skellm.llm import data as lldata  # noqa: E402
+from skellm.llm.generate import greedy_ids  # noqa: E402
+from skellm.llm.model import (  # noqa: E402
+    IGNORE,
+    load_base,
+    load_trained,
+    new_model,
+    save_trained,
+    select_tokens,
+)
+from skellm.llm.prompts import format_answer, split_template  # noqa: E402
+from skellm.llm.scoring import score_labels, score_labels_naive  # noqa: E402
+
+C = 16
+LORA = {
+    "rank": 8,
+    "alpha": 16,
+    "dropout": 0.0,
+    "target_modules": ["q_proj", "v_proj", "o_proj", "down_proj"],
+    "answer_format": "A",
+    "checkpoint_every": 3,
+    "threads": 1,
+    "device": "cpu",
+    "describe": {"steps": 4, "batch_size": 4, "lr": 3e-3, "projector_lr": 3e-3},
+    "recognize": {"steps": 6, "batch_size": 4, "lr": 2e-2, "projector_lr": 2e-2},
+}
+LABELS = {"A": ["neutral", "joy", "anger"], "B": ["happiness", "sadness"]}
+
+
+def _tokens(n: int, seed: int = 0) -> dict:
+    g = torch.Generator().manual_seed(seed)
+    sm = torch.ones(n, 6, dtype=torch.uint8)
+    sm[::2, 4:] = 0  # every other take has 4 of 6 joints (a smaller skeleton)
+    tm = torch.ones(n, 4, dtype=torch.uint8)
+    tm[1::3, 3:] = 0
+    return {
+        "semantic": torch.randn(n, C, generator=g),
+        "spatial": torch.randn(n, 6, C, generator=g),
+        "spatial_mask": sm,
+        "temporal": torch.randn(n, 4, C, generator=g),
+        "temporal_mask": tm,
+        "logits": torch.randn(n, 5, generator=g),
+    }
+
+
+@pytest.fixture(scope="session")
+def tokens_dir(tmp_path_factory):
+    """data/tokens-like files (train/test safetensors + parquet) and labels.json, random tokens."""
+    import polars as pl
+    from safetensors.torch import save_file
+
+    out = tmp_path_factory.mktemp("tokens")
+    for split, n, seed in (("train", 20, 1), ("test", 10, 2)):
+        corpus = ["A" if i % 2 else "B" for i in range(n)]
+        label = [LABELS[c][i % len(LABELS[c])] for i, c in enumerate(corpus)]
+        desc = [
+            f"The person moves {'fast' if i % 3 else 'slowly'} with open arms." if i % 2 else None
+            for i in range(n)
+        ]
+        save_file(_tokens(n, seed), out / f"{split}.safetensors")
+        pl.DataFrame(
+            {
+                "take_id": [f"{c}/take{i:03d}" for i, c in enumerate(corpus)],
+                "corpus": corpus,
+                "label": label,
+                "intensity": [0.5] * n,
+                "description": desc,
+                "split": [split] * n,
+            }
+        ).write_parquet(out / f"{split}.parquet")
+    classes = sorted({x for v in LABELS.values() for x in v})
+    (out / "labels.json").write_text(
+        json.dumps({"label_field": "emotion", "classes": classes, "corpora": LABELS})
+    )
+    return out
+
+
+@pytest.fixture()
+def model(tiny_llm_dir):
+    torch.manual_seed(0)
+    llm, tok = load_base(tiny_llm_dir)
+    m = new_model(llm, tok, C, {"projector": "linear", "tokens": "both"}, LORA)
+    # peft initialises LoRA B to zero; perturb it so adapters change outputs in these tests
+    with torch.no_grad():
+        for n, p in m.llm.named_parameters():
+            if "lora_B" in n:
+                p.normal_(0, 0.05)
+    return m.eval()
+
+
+def _batch(n=3, kind="both"):
+    return select_tokens(_tokens(n), kind)
+
+
+def test_select_tokens_kinds_and_masks():
+    t = _tokens(4)
+    f, m = select_tokens(t, "semantic")
+    assert f.shape == (4, 1, C) and m.all()
+    f, m = select_tokens(t, "spatiotemporal")
+    assert f.shape == (4, 10, C)
+    assert torch.equal(m[:, :6], t["spatial_mask"].bool()) and torch.equal(
+        m[:, 6:], t["temporal_mask"].bool()
+    )
+    f, m = select_tokens(t, "both")
+    assert f.shape == (4, 11, C) and torch.equal(f[:, 0], t["semantic"])
+    with pytest.raises(ValueError, match="llm.tokens"):
+        select_tokens(t, "global")
+
+
+def test_splice_places_projected_tokens_and_masks(model):
+    feats, fmask = _batch()
+    tails = [model.prompt_ids("Short?"), model.prompt_ids("A much longer question about this person?")]
+    tails.append(tails[0])
+    inp = model.build(feats, fmask, tails)
+    emb, attn = inp["inputs_embeds"], inp["attention_mask"]
+    proj = model.projector(feats)
+    embed = model.llm.get_input_embeddings()
+    p, k = len(model.prefix_ids), feats.shape[1]
+    for i, tail in enumerate(tails):
+        start = emb.shape[1] - (p + k + len(tail))
+        assert attn[i, :start].sum() == 0  # left padding
+        assert torch.allclose(emb[i, start : start + p], embed(torch.tensor(model.prefix_ids)))
+        s = start + p
+        assert torch.allclose(emb[i, s : s + k], proj[i])
+        assert torch.equal(attn[i, s : s + k], fmask[i].long())
+        assert torch.allclose(emb[i, s + k :], embed(torch.tensor(tail)))
+        # position ids count attended tokens only
+        assert inp["position_ids"][i, -1] == attn[i].sum() - 1
+    # the prompt text around the tokens is the paper's template
+    before, after = split_template("Short?")
+    assert before == "Human: <Skeleton>" and after == " </Skeleton> Short? #Assistant:"
+
+
+def test_masked_tokens_and_batch_padding_do_not_change_outputs(model):
+    feats, fmask = _batch()
+    tails = [model.prompt_ids("Q?"), model.prompt_ids("A longer question here?"), model.prompt_ids("Q?")]
+    with torch.no_grad():
+        batched = model.llm(**model.build(feats, fmask, tails)).logits[:, -1]
+        noisy = feats.clone()
+        noisy[~fmask] = 100.0  # content under a 0 mask must be invisible
+        masked = model.llm(**model.build(noisy, fmask, tails)).logits[:, -1]
+        alone = [
+            model.llm(**model.build(feats[i : i + 1], fmask[i : i + 1], [tails[i]])).logits[0, -1]
+            for i in range(3)
+        ]
+    assert torch.allclose(batched, masked, atol=1e-5)
+    for i in range(3):
+        assert torch.allclose(batched[i], alone[i], atol=1e-4)
+
+
+@pytest.mark.parametrize("fmt", ["A", "B", "C"])
+def test_label_positions_are_exactly_the_answer_tokens(model, tokens_dir, fmt):
+    tensors, table = lldata.load_tokens(tokens_dir, "train")
+    examples = lldata.recognition_examples(table, fmt) + lldata.description_examples(table)
+    assert {ex.question for ex in examples} > {"Can you tell me the emotion of this person?"}
+    feats, fmask = select_tokens(tensors, "both", [ex.row for ex in examples])
+    enc = [lldata.encode(model, ex) for ex in examples]
+    inp = model.build(feats, fmask, [t for t, _ in enc], [lab for _, lab in enc])
+    embed = model.llm.get_input_embeddings()
+    tok = model.tokenizer
+    for i, ex in enumerate(examples):
+        lab = inp["labels"][i]
+        pos = torch.nonzero(lab != IGNORE).flatten()
+        target = lab[pos]
+        # the labelled ids are the input ids at the same positions (HF shifts them internally) ...
+        assert torch.allclose(inp["inputs_embeds"][i, pos], embed(target))
+        # ... they are the answer's tokens plus EOS, contiguous at the end of the sequence ...
+        assert target[-1] == model.eos_id and pos[-1] == lab.shape[0] - 1
+        assert torch.equal(pos, torch.arange(pos[0], pos[0] + len(pos)))
+        assert tok.decode(target[:-1]) == ex.answer
+        # ... and what precedes them decodes to the prompt ending in "#Assistant:"
+        prev = inp["inputs_embeds"][i, pos[0] - 1]
+        assert torch.allclose(prev, embed(torch.tensor(tok(":", add_special_tokens=False).input_ids[-1])))
+    assert format_answer("anger", "B") == " This is an anger person."
+
+
+def test_scoring_with_shared_prefix_equals_naive_scoring(model):
+    feats, fmask = _batch(4)
+    labels = ["neutral", "joy", "anger", "surprise", "sadness"]  # surprise: never trained on
+    for fmt in ("A", "B"):
+        fast = score_labels(model, feats, fmask, "How does this person feel?", labels, fmt)
+        naive = score_labels_naive(model, feats, fmask, "How does this person feel?", labels, fmt)
+        assert fast.shape == (4, 5)
+        assert torch.allclose(fast, naive, atol=1e-4)
+        assert (fast < 0).all()
+
+
+def test_greedy_with_cache_equals_full_recompute(model):
+    feats, fmask = _batch(2)
+    tails = [model.prompt_ids("Q?"), model.prompt_ids("Another question?")]
+    inputs = model.build(feats, fmask, tails)
+    got = greedy_ids(model, inputs, 5)
+    for i in range(2):
+        ids = []
+        for _ in range(5):
+            with torch.no_grad():
+                inp = model.build(feats[i : i + 1], fmask[i : i + 1], [tails[i] + ids])
+                nxt = int(model.llm(**inp).logits[0, -1].argmax())
+            if nxt == model.eos_id:
+                break
+            ids.append(nxt)
+        assert got[i] == ids
+
+
+def test_adapter_and_projector_save_reload_identical(model, tiny_llm_dir, tmp_path):
+    feats, fmask = _batch(2)
+    tails = [model.prompt_ids("Q?")] * 2
+    with torch.no_grad():
+        before = model.llm(**model.build(feats, fmask, tails)).logits
+    save_trained(model, tmp_path / "stage")
+    assert (tmp_path / "stage/adapter/adapter_model.safetensors").exists()
+    assert (tmp_path / "stage/projector.safetensors").exists()
+    again = load_trained(tiny_llm_dir, tmp_path / "stage").eval()
+    assert again.token_kind == "both"
+    with torch.no_grad():
+        after = again.llm(**again.build(feats, fmask, tails)).logits
+    assert torch.equal(before, after)
+    # the saved state is the trainable part only, not the frozen base
+    keys = set(model.state_dict())
+    assert keys and all("lora_" in k or k.startswith("projector.") for k in keys)
+
+
+def _train(task, tokens_dir, tiny_llm_dir, tmp_path, init=None, lora=LORA):
+    from skellm.llm.train import train_stage
+
+    return train_stage(
+        task,
+        tokens_dir=tokens_dir,
+        llm_dir=tiny_llm_dir,
+        out_dir=tmp_path / task,
+        llm_params={"projector": "linear", "tokens": "semantic"},
+        lora=lora,
+        seed=0,
+        init_dir=init,
+        ckpt_dir=tmp_path / f"{task}.ckpt",
+        curves_path=tmp_path / f"{task}.csv",
+    )
+
+
+def _answer_loss(tokens_dir, llm_dir, trained_dir, task="recognize"):
+    tensors, table = lldata.load_tokens(tokens_dir, "train")
+    if trained_dir is None:
+        llm, tok = load_base(llm_dir)
+        torch.manual_seed(0)
+        m = new_model(llm, tok, C, {"projector": "linear", "tokens": "semantic"}, LORA)
+    else:
+        m = load_trained(llm_dir, trained_dir)
+    m.eval()
+    ex = lldata.task_examples(task, table, LORA)
+    col = lldata.Collator(m, tensors, ex, m.token_kind)
+    with torch.no_grad():
+        return float(m(**col(list(range(len(ex))))).loss)
+
+
+def test_describe_then_recognize_lowers_loss_and_resumes(tokens_dir, tiny_llm_dir, tmp_path, monkeypatch):
+    from skellm.llm import train
+
+    d = _train("describe", tokens_dir, tiny_llm_dir, tmp_path)
+    assert d["steps"] == 4 and d["examples"] == 10
+    assert not (tmp_path / "describe.ckpt").exists()  # a finished run leaves no checkpoint to resume
+    before = _answer_loss(tokens_dir, tiny_llm_dir, tmp_path / "describe")
+    r = _train("recognize", tokens_dir, tiny_llm_dir, tmp_path, init=tmp_path / "describe")
+    after = _answer_loss(tokens_dir, tiny_llm_dir, tmp_path / "recognize")
+    assert after < before - 1.0
+    curve = (tmp_path / "recognize.csv").read_text().splitlines()
+    assert curve[0].startswith("step,") and len(curve) == 1 + r["steps"]
+
+    # kill the recognize stage after step 4 (checkpoint at 3), then resume: same weights as uninterrupted
+    real = train.make_step
+
+    def dying(accelerator, model, optimizer, max_grad_norm):
+        step = real(accelerator, model, optimizer, max_grad_norm)
+        calls = []
+
+        def wrapped(batch):
+            calls.append(1)
+            if len(calls) == 5:
+                raise KeyboardInterrupt
+            return step(batch)
+
+        return wrapped
+
+    other = tmp_path / "again"
+    other.mkdir()
+    monkeypatch.setattr(train, "make_step", dying)
+    with pytest.raises(KeyboardInterrupt):
+        _train("recognize", tokens_dir, tiny_llm_dir, other, init=tmp_path / "describe")
+    assert (other / "recognize.ckpt" / "last").read_text().strip() == "step-00000003"
+    monkeypatch.setattr(train, "make_step", real)
+    _train("recognize", tokens_dir, tiny_llm_dir, other, init=tmp_path / "describe")
+    from safetensors.torch import load_file
+
+    for f in ("adapter/adapter_model.safetensors", "projector.safetensors"):
+        a, b = load_file(tmp_path / "recognize" / f), load_file(other / "recognize" / f)
+        assert a.keys() == b.keys()
+        assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+
+
+def test_prepare_rejects_missing_and_non_causal_folders(tmp_path, tiny_llm_dir):
+    from transformers import BertConfig, ViTConfig
+
+    from skellm.llm.prepare import LLMSourceError, prepare_llm, resolve_llm_dir
+
+    with pytest.raises(LLMSourceError, match="not an existing folder") as e:
+        prepare_llm(tmp_path / "out", str(tmp_path / "nope"))
+    assert "\n" not in str(e.value)
+    small = {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 32}
+    BertConfig(architectures=["BertForMaskedLM"], **small).save_pretrained(tmp_path / "bert")
+    ViTConfig(**small).save_pretrained(tmp_path / "vit")
+    for folder in ("bert", "vit"):
+        with pytest.raises(LLMSourceError, match="is not a causal language model"):
+            prepare_llm(tmp_path / "out", str(tmp_path / folder))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(LLMSourceError, match="no config.json"):
+        prepare_llm(tmp_path / "out", str(tmp_path / "empty"))
+    out = prepare_llm(tmp_path / "out", str(tiny_llm_dir))
+    assert resolve_llm_dir(out) == tiny_llm_dir.resolve()
+    assert list(out.iterdir()) == [out / "source.json"]  # points at the folder, copies nothing
+
+
+def test_evaluate_writes_every_mode_and_baseline(model, tiny_llm_dir, tokens_dir, tmp_path):
+    import polars as pl
+
+    from skellm.eval.evaluate import MODES, evaluate
+
+    save_trained(model, tmp_path / "trained")
+    params = {"batch_size": 4, "max_new_tokens": 3, "describe_max_new_tokens": 6, "threads": 1}
+    metrics = evaluate(
+        tokens_dir=tokens_dir,
+        labels_json=tokens_dir / "labels.json",
+        llm_dir=tiny_llm_dir,
+        trained_dir=tmp_path / "trained",
+        eval_params=params,
+        lora={**LORA, "holdout_labels": ["sadness"]},
+        metrics_path=tmp_path / "llm.json",
+        plots_dir=tmp_path / "plots",
+        predictions_path=tmp_path / "pred.parquet",
+    )
+    assert json.loads((tmp_path / "llm.json").read_text())["recognition"].keys() == set(MODES)
+    rec = metrics["recognition"]
+    assert rec["score"]["overall"]["error_rate"] == 0.0  # scoring never yields an Error
+    assert {"A", "B", "overall"} == set(rec["generate"])
+    # the encoder baseline is the argmax of its logits over the corpus's labels
+    tensors, table = lldata.load_tokens(tokens_dir, "test")
+    classes = sorted({x for v in LABELS.values() for x in v})
+    hits = 0
+    for i, (c, lab) in enumerate(zip(table["corpus"], table["label"], strict=True)):
+        cols = [classes.index(x) for x in LABELS[c]]
+        hits += LABELS[c][int(tensors["logits"][i, cols].argmax())] == lab
+    assert rec["encoder_classifier"]["overall"]["accuracy"] == pytest.approx(hits / table.height)
+    pred = pl.read_parquet(tmp_path / "pred.parquet")
+    assert pred.height == table.height and pred["p_true"].is_between(0, 1).all()
+    assert metrics["zero_shot"]["score"]["n"] == sum(x == "sadness" for x in table["label"])
+    assert metrics["description"]["n"] == sum(d is not None for d in table["description"])
+    conf = pl.read_csv(tmp_path / "plots/confusion_score.csv")
+    assert conf.columns == ["corpus", "actual", "predicted"] and conf.height == table.height
+
+
+def test_answer_only_loss_equals_full_sequence_loss(model, tokens_dir):
+    tensors, table = lldata.load_tokens(tokens_dir, "train")
+    examples = lldata.recognition_examples(table, "B")[:3] + lldata.description_examples(table)[:3]
+    col = lldata.Collator(model, tensors, examples, model.token_kind)
+    batch = col(list(range(len(examples))))
+    with torch.no_grad():
+        fast = model(**batch).loss
+        full = model.llm(**model.build(**batch)).loss  # HF loss over the whole sequence's logits
+    assert torch.allclose(fast, full, atol=1e-5)
