@@ -21,6 +21,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "baseline": ("skellm.baseline", "hand-crafted motion features + simple classifier"),
     "render": ("skellm.render_cmd", "3D stick-figure GIF/MP4 of a mocap file, or a contact sheet PNG"),
     "report": ("skellm.report", "one self-contained HTML page of the metrics, plots and examples"),
+    "predict": ("skellm.predict_cmd", "label, per-label probabilities and explanation of mocap files"),
+    "export": ("skellm.export", "the trained model as one folder with a model card, for predict --model"),
 }
 
 

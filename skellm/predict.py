@@ -1,0 +1,382 @@
+"""Name the emotion a body shows in raw mocap files, with per-label probabilities and an explanation.
+
+A :class:`Predictor` loads the trained artefacts once (skeleton encoder, base LLM, LoRA adapter and
+projector, label sets, preprocessing settings) and predicts many takes in batches. The artefacts come
+either from the DVC repo that ``dvc repro`` filled (:func:`repo_artefacts`: params.yaml, models/,
+data/split/labels.json) or from a folder written by ``skellm export`` (:func:`exported_artefacts`); both
+give the same :class:`Artefacts`, so both predict through one code path.
+
+Each file is read by :func:`skellm.readers.read_motion` with the corpus's reader options and harmonized
+by :func:`skellm.harmonize.harmonize_motion`, the functions the pipeline's ingest and harmonize stages
+use. Its corpus is ``corpus=`` when given, else the corpus whose data folder holds it (repo only), else
+the corpus whose training takes have exactly its (harmonized) skeleton; an unknown corpus is scored over
+the union of classes with the joint encoder. Recognition is closed-set label scoring (never an Error);
+the explanation is greedy generation of the description prompt for the predicted label.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+BUNDLE_FILE = "skellm.json"  # settings of an exported model folder
+BUNDLE_FORMAT = "skellm-model"
+TRAINED_STAGE = "lora_recognize"  # the last LoRA stage's folder under models/ (what evaluate reads)
+DEFAULT_MAX_NEW_TOKENS = 40
+
+
+class ArtefactError(Exception):
+    """Missing or inconsistent model artefacts; ``str(err)`` is one line naming the file and cause."""
+
+
+@dataclass
+class Artefacts:
+    """Where the trained parts are and how takes were prepared for them."""
+
+    encoder_root: Path  # index.json + one folder per encoder
+    llm_dir: Path  # prepared-LLM folder (source.json)
+    trained_dir: Path  # adapter/ + projector.safetensors + skeleton_lm.json
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+# ---- locating artefacts -------------------------------------------------------------------------
+def _need(path: Path, hint: str) -> Path:
+    if not path.exists():
+        raise ArtefactError(f"{path}: not found ({hint})")
+    return path
+
+
+def _read_json(path: Path, hint: str) -> Any:
+    try:
+        return json.loads(_need(path, hint).read_text())
+    except json.JSONDecodeError as exc:
+        raise ArtefactError(f"{path}: not valid JSON (line {exc.lineno})") from None
+
+
+def corpus_layouts(split_table: str | os.PathLike) -> dict[str, list[str]]:
+    """{corpus: sorted harmonized layout names} of the takes in a split table."""
+    import pyarrow.parquet as pq
+
+    t = pq.read_table(split_table, columns=["corpus", "layout"]).to_pylist()
+    out: dict[str, set[str]] = {}
+    for r in t:
+        if r["layout"] is not None:
+            out.setdefault(r["corpus"], set()).add(r["layout"])
+    return {c: sorted(v) for c, v in sorted(out.items())}
+
+
+def repo_settings(root: str | os.PathLike = ".", params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Prediction settings of a DVC repo: harmonize params, label sets, layouts, reader options."""
+    from skellm.ingest import read_options
+    from skellm.io import load_params
+
+    root = Path(root)
+    hint = "run `dvc repro` here, or pass --model DIR"
+    if params is None:
+        params = load_params(_need(root / "params.yaml", "not a skellm repo; pass --model DIR"))
+    corpora = (params.get("data") or {}).get("corpora") or {}
+    lora, ev = params.get("lora") or {}, params.get("eval") or {}
+    train = _need(root / "data/split/train.parquet", hint)
+    return {
+        "harmonize": dict(params.get("harmonize") or {}),
+        "labels": _read_json(root / "data/split/labels.json", hint),
+        "layouts": _read_json(root / "data/harmonized/layouts.json", hint),
+        "corpus_layouts": corpus_layouts(train),
+        "read_options": {c: read_options(cfg) for c, cfg in corpora.items()},
+        "corpus_roots": {c: str(cfg["root"]) for c, cfg in corpora.items() if cfg.get("root")},
+        "answer_format": lora.get("answer_format", "A"),
+        "max_new_tokens": int(ev.get("describe_max_new_tokens", DEFAULT_MAX_NEW_TOKENS)),
+        "dtype": (params.get("llm") or {}).get("dtype", "float32"),
+    }
+
+
+def repo_artefacts(root: str | os.PathLike = ".") -> Artefacts:
+    """The artefacts that ``dvc repro`` wrote in the repo at ``root``."""
+    from skellm.io import load_params
+
+    root = Path(root)
+    params = load_params(_need(root / "params.yaml", "not a skellm repo; pass --model DIR"))
+    hint = "run `dvc repro` here, or pass --model DIR"
+    enc = root / (params.get("encoder") or {}).get("out", "models/encoder")
+    llm = root / (params.get("llm") or {}).get("out", "models/llm")
+    trained = root / "models" / TRAINED_STAGE
+    for p in (enc / "index.json", llm / "source.json", trained / "skeleton_lm.json"):
+        _need(p, hint)
+    return Artefacts(enc, llm, trained, repo_settings(root, params))
+
+
+def exported_artefacts(folder: str | os.PathLike) -> Artefacts:
+    """The artefacts of a folder written by ``skellm export``."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ArtefactError(f"{folder}: no such model folder")
+    spec = _read_json(folder / BUNDLE_FILE, "not a folder written by `skellm export`")
+    if spec.get("format") != BUNDLE_FORMAT:
+        raise ArtefactError(
+            f"{folder / BUNDLE_FILE}: not a skellm model folder (format {spec.get('format')!r})"
+        )
+    parts = spec["parts"]
+    settings = {
+        **spec["settings"],
+        "labels": _read_json(folder / "labels.json", "incomplete model folder"),
+        "layouts": _read_json(folder / "layouts.json", "incomplete model folder"),
+    }
+    art = Artefacts(folder / parts["encoder"], folder / parts["llm"], folder / parts["lora"], settings)
+    for p in (
+        art.encoder_root / "index.json",
+        art.llm_dir / "source.json",
+        art.trained_dir / "skeleton_lm.json",
+    ):
+        _need(p, "incomplete model folder")
+    return art
+
+
+# ---- preparing one file -------------------------------------------------------------------------
+@dataclass
+class Take:
+    """One file read and harmonized, ready for the encoder."""
+
+    path: str
+    corpus: str | None
+    row: dict[str, Any]  # harmonized take-table fields the encoder reads
+    info: dict[str, Any]  # format, frames, fps, joints of the raw file
+
+
+def _graph_key(names: Sequence[str], parents: Sequence[int]) -> tuple:
+    return tuple(names), tuple(int(p) for p in parents)
+
+
+class Predictor:
+    """Loads the artefacts once; :meth:`predict_files` then labels and explains any number of takes."""
+
+    def __init__(self, artefacts: Artefacts, device: str = "cpu"):
+        from skellm.encode import load_encoder
+        from skellm.harmonize import HarmonizeConfig
+        from skellm.llm.model import load_trained
+
+        self.artefacts = artefacts
+        s = artefacts.settings
+        self.harmonize = HarmonizeConfig.from_params(s.get("harmonize"))
+        labels = s["labels"]
+        self.label_field = labels.get("label_field", "emotion")
+        self.classes: list[str] = list(labels["classes"])
+        self.label_sets: dict[str, list[str]] = {c: list(v) for c, v in labels.get("corpora", {}).items()}
+        self.read_options: dict[str, dict] = s.get("read_options") or {}
+        self.corpus_roots = {c: Path(r).resolve() for c, r in (s.get("corpus_roots") or {}).items()}
+        layouts = s.get("layouts") or {}
+        by_graph: dict[tuple, set[str]] = {}
+        for corpus, names in (s.get("corpus_layouts") or {}).items():
+            for name in names:
+                if name in layouts:
+                    g = layouts[name]
+                    by_graph.setdefault(_graph_key(g["joint_names"], g["parents"]), set()).add(corpus)
+        self._corpora_by_graph = by_graph
+        self.answer_format = s.get("answer_format", "A")
+        self.max_new_tokens = int(s.get("max_new_tokens", DEFAULT_MAX_NEW_TOKENS))
+        self.device = device
+
+        index = _read_json(artefacts.encoder_root / "index.json", "incomplete encoder folder")
+        self.encoder_index: dict[str, str] = dict(index)
+        self.encoders = {}
+        for name in sorted(set(index.values())):
+            folder = artefacts.encoder_root / name
+            _need(folder / "model.safetensors", "incomplete encoder folder")
+            model, _, cfg = load_encoder(folder)
+            self.encoders[name] = (model.to(device), cfg)
+        import transformers
+
+        # Users see predictions; loading bars and library deprecation notices go unsaid.
+        transformers.utils.logging.disable_progress_bar()
+        transformers.utils.logging.set_verbosity_error()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            self.lm = load_trained(artefacts.llm_dir, artefacts.trained_dir, dtype=s.get("dtype", "float32"))
+        self.lm.to(device).eval()
+
+    # -- corpus, encoder and label set of a take --
+    def graph_corpus(self, names: Sequence[str], parents: Sequence[int]) -> str | None:
+        """The one corpus whose training takes have this harmonized skeleton, else None."""
+        found = self._corpora_by_graph.get(_graph_key(names, parents), set())
+        return next(iter(found)) if len(found) == 1 else None
+
+    def encoder_for(self, corpus: str | None) -> str:
+        """The encoder folder that serves ``corpus``; the joint model for a corpus it was not trained on."""
+        if corpus in self.encoder_index:
+            return self.encoder_index[corpus]
+        names = set(self.encoder_index.values())
+        if len(names) == 1:
+            return next(iter(names))
+        raise ArtefactError(
+            f"{self.artefacts.encoder_root}: one encoder per corpus "
+            f"({', '.join(sorted(self.encoder_index))}) and none for {corpus or 'this file'!r}; pass --corpus"
+        )
+
+    def label_set(self, corpus: str | None) -> list[str]:
+        """Candidate labels for a take of ``corpus``: its own labels, or the union of classes."""
+        return self.label_sets.get(corpus or "") or self.classes
+
+    # -- reading --
+    def prepare(self, path: str | os.PathLike, corpus: str | None = None) -> Take:
+        """Read and harmonize one file as training did. Raises ReadError (one line) when unusable."""
+        from skellm.harmonize import harmonize_motion
+        from skellm.readers import read_motion
+        from skellm.readers.base import ReadError
+
+        hint = corpus or self._root_corpus(path)
+        motion = read_motion(path, **self.read_options.get(hint or "", {}))
+        pos = np.asarray(motion.positions, dtype=np.float32)
+        lost = np.isnan(pos).any(axis=2)
+        tracked = np.ones(lost.shape, bool) if motion.tracked is None else np.asarray(motion.tracked, bool)
+        if lost.all(axis=0).any():  # ingest quarantines these takes as missing_joint
+            j = int(np.flatnonzero(lost.all(axis=0))[0])
+            raise ReadError(path, f"joint {motion.joint_names[j]} has no finite position in any frame")
+        # ingest fills NaN gaps and clears ``tracked`` there; harmonize_motion then interpolates all
+        # untracked samples from the tracked ones, which is the same fill in one pass.
+        take = {
+            "positions": np.nan_to_num(pos),
+            "tracked": tracked & ~lost,
+            "n_frames": motion.n_frames,
+            "n_joints": motion.n_joints,
+            "joint_names": motion.joint_names,
+            "parents": motion.parents,
+            "fps": motion.fps,
+            "units": motion.units,
+            "up_axis": motion.up_axis,
+            "layout": motion.layout,
+        }
+        try:
+            out, names, parents = harmonize_motion(take, self.harmonize)
+        except ValueError as exc:
+            raise ReadError(path, f"cannot harmonize ({exc})") from None
+        corpus = hint or self.graph_corpus(names, parents)
+        try:
+            self.encoder_for(corpus)
+        except ArtefactError as exc:
+            raise ReadError(path, str(exc)) from None
+        row = {
+            "take_id": str(path),
+            "corpus": corpus,
+            "positions": out.reshape(-1),
+            "n_frames": out.shape[0],
+            "n_joints": out.shape[1],
+            "joint_names": names,
+            "parents": parents,
+        }
+        info = {"format": motion.fmt, "frames": motion.n_frames, "fps": motion.fps, "joints": motion.n_joints}
+        return Take(str(path), corpus, row, info)
+
+    def _root_corpus(self, path: str | os.PathLike) -> str | None:
+        """The corpus whose data folder (params ``data.corpora.*.root``) holds ``path``."""
+        p = Path(path).resolve()
+        return next((c for c, root in self.corpus_roots.items() if p.is_relative_to(root)), None)
+
+    # -- the models --
+    def encode(self, takes: Sequence[Take], batch_size: int = 16) -> list[dict[str, np.ndarray]]:
+        """Encoder tokens of each take (spatial tokens trimmed to the take's own joints)."""
+        from skellm.dataset import from_rows
+        from skellm.encode import infer
+
+        out: list[dict[str, np.ndarray] | None] = [None] * len(takes)
+        groups: dict[str, list[int]] = {}
+        for i, t in enumerate(takes):
+            groups.setdefault(self.encoder_for(t.corpus), []).append(i)
+        for name, idx in groups.items():
+            model, cfg = self.encoders[name]
+            data = from_rows([takes[i].row for i in idx], cfg["classes"], cfg["label_field"])
+            tok = infer(model, data, batch_size, self.device)
+            for k, i in enumerate(idx):
+                j = int(takes[i].row["n_joints"])
+                out[i] = {key: (v[k, :j] if key.startswith("spatial") else v[k]) for key, v in tok.items()}
+        return out  # type: ignore[return-value]
+
+    def _stack(self, tokens: Sequence[dict[str, np.ndarray]]):
+        import torch
+
+        from skellm.llm.model import select_tokens
+
+        jmax = max(t["spatial"].shape[0] for t in tokens)
+        batch = {}
+        for key in ("semantic", "temporal", "temporal_mask"):
+            batch[key] = torch.from_numpy(np.stack([t[key] for t in tokens]))
+        for key in ("spatial", "spatial_mask"):
+            arr = np.zeros((len(tokens), jmax, *tokens[0][key].shape[1:]), dtype=tokens[0][key].dtype)
+            for i, t in enumerate(tokens):
+                arr[i, : len(t[key])] = t[key]
+            batch[key] = torch.from_numpy(arr)
+        return select_tokens(batch, self.lm.token_kind)
+
+    def predict(
+        self,
+        takes: Sequence[Take],
+        labels: Sequence[str] | None = None,
+        explain: bool = True,
+        batch_size: int = 16,
+    ) -> list[dict[str, Any]]:
+        """Label, per-label probabilities and explanation of each prepared take (same order)."""
+        import torch
+
+        from skellm.llm.generate import greedy
+        from skellm.llm.prompts import RECOGNITION_QUESTIONS, describe_question
+        from skellm.llm.scoring import score_labels
+
+        tokens = self.encode(takes, batch_size)
+        results: list[dict[str, Any] | None] = [None] * len(takes)
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for i, t in enumerate(takes):
+            groups.setdefault(tuple(labels or self.label_set(t.corpus)), []).append(i)
+        question = RECOGNITION_QUESTIONS[0]
+        for label_set, idx in groups.items():
+            for s in range(0, len(idx), batch_size):
+                chunk = idx[s : s + batch_size]
+                feats, fmask = self._stack([tokens[i] for i in chunk])
+                with torch.inference_mode():
+                    ll = score_labels(self.lm, feats, fmask, question, list(label_set), self.answer_format)
+                    probs = torch.softmax(ll, -1).cpu().numpy()
+                best = [label_set[int(p.argmax())] for p in probs]
+                texts = (
+                    greedy(self.lm, feats, fmask, [describe_question(b) for b in best], self.max_new_tokens)
+                    if explain
+                    else [None] * len(chunk)
+                )
+                for k, i in enumerate(chunk):
+                    results[i] = {
+                        "file": takes[i].path,
+                        "corpus": takes[i].corpus,
+                        "label": best[k],
+                        "probabilities": {lab: float(p) for lab, p in zip(label_set, probs[k], strict=True)},
+                        "explanation": texts[k],
+                        **takes[i].info,
+                    }
+        return results  # type: ignore[return-value]
+
+    def predict_files(
+        self,
+        paths: Sequence[str | os.PathLike],
+        corpus: str | None = None,
+        labels: Sequence[str] | None = None,
+        explain: bool = True,
+        batch_size: int = 16,
+    ) -> Iterator[tuple[str, dict[str, Any] | None, str | None]]:
+        """Yield ``(path, result, None)`` or ``(path, None, one-line error)`` per file, in input order."""
+        from skellm.readers.base import ReadError
+
+        for s in range(0, len(paths), batch_size):
+            chunk = [str(p) for p in paths[s : s + batch_size]]
+            prepared: dict[int, Take] = {}
+            errors: dict[int, str] = {}
+            for i, p in enumerate(chunk):
+                try:
+                    prepared[i] = self.prepare(p, corpus)
+                except ReadError as exc:
+                    errors[i] = str(exc)
+            results = self.predict(list(prepared.values()), labels, explain, batch_size)
+            done = dict(zip(prepared, results, strict=True))
+            for i, p in enumerate(chunk):
+                yield p, done.get(i), errors.get(i)

