@@ -1,0 +1,244 @@
+"""Split Parquet -> padded skeleton tensors, masks, per-layout graphs, and CTR-GCN-style augmentation.
+
+A :class:`SkeletonSet` holds one split in memory: positions (N, T, Jmax, 3) zero-padded past each take's
+joints, a joint mask, each take's layout index into its own graph list (so native mode's mixed rigs
+each use their own bone graph), and integer labels over the union of classes in labels.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from skellm.encoder.graph import spatial_partitions
+
+META_COLUMNS = ("take_id", "corpus", "intensity", "description", "split")
+
+
+@dataclass
+class LabelSpace:
+    """labels.json: the label field, the sorted union of classes and each corpus's own labels."""
+
+    field: str
+    classes: list[str]
+    corpora: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> LabelSpace:
+        d = json.loads(Path(path).read_text())
+        return cls(d.get("label_field", "emotion"), list(d["classes"]), dict(d.get("corpora", {})))
+
+    def corpus_mask(self, corpus: str) -> np.ndarray:
+        """Bool (n_classes,) of the labels a corpus uses (all classes if the corpus is not listed)."""
+        allowed = self.corpora.get(corpus)
+        if not allowed:
+            return np.ones(len(self.classes), dtype=bool)
+        return np.isin(np.array(self.classes), allowed)
+
+
+@dataclass
+class SkeletonSet:
+    """One split in memory, ready for the GCN."""
+
+    positions: np.ndarray  # (N, T, Jmax, 3) float32
+    joint_mask: np.ndarray  # (N, Jmax) bool
+    time_mask: np.ndarray  # (N, T) bool
+    layout: np.ndarray  # (N,) int, index into layouts/adjacency
+    layouts: list[tuple[tuple[str, ...], tuple[int, ...]]]
+    adjacency: np.ndarray  # (L, 3, Jmax, Jmax) float32
+    labels: np.ndarray  # (N,) int64, -1 where the label is missing or unknown
+    meta: list[dict]  # per take: take_id, corpus, label, intensity, description, split
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def corpora(self) -> np.ndarray:
+        return np.array([m["corpus"] for m in self.meta])
+
+    def subset(self, idx: np.ndarray) -> SkeletonSet:
+        """The takes at ``idx`` (same padding and graphs)."""
+        return SkeletonSet(
+            self.positions[idx],
+            self.joint_mask[idx],
+            self.time_mask[idx],
+            self.layout[idx],
+            self.layouts,
+            self.adjacency,
+            self.labels[idx],
+            [self.meta[i] for i in idx],
+        )
+
+
+def from_rows(
+    rows: list[dict], classes: list[str], label_field: str, n_max: int | None = None
+) -> SkeletonSet:
+    """Build a SkeletonSet from take-table rows (dicts with positions flat, n_frames, joint_names...)."""
+    if not rows:
+        raise ValueError("no takes to encode")
+    jmax = n_max or max(int(r["n_joints"]) for r in rows)
+    tmax = max(int(r["n_frames"]) for r in rows)
+    n = len(rows)
+    pos = np.zeros((n, tmax, jmax, 3), dtype=np.float32)
+    jm = np.zeros((n, jmax), dtype=bool)
+    tm = np.zeros((n, tmax), dtype=bool)
+    lay = np.zeros(n, dtype=np.int64)
+    layouts: list[tuple[tuple[str, ...], tuple[int, ...]]] = []
+    labels = np.full(n, -1, dtype=np.int64)
+    index = {c: i for i, c in enumerate(classes)}
+    meta = []
+    for i, r in enumerate(rows):
+        t, j = int(r["n_frames"]), int(r["n_joints"])
+        flat = np.asarray(r["positions"], dtype=np.float32)
+        if flat.size != t * j * 3:
+            raise ValueError(f"{r.get('take_id')}: positions has {flat.size} values, expected {t}x{j}x3")
+        pos[i, :t, :j] = flat.reshape(t, j, 3)
+        jm[i, :j] = True
+        tm[i, :t] = True
+        key = (tuple(r["joint_names"]), tuple(int(p) for p in r["parents"]))
+        if key not in layouts:
+            layouts.append(key)
+        lay[i] = layouts.index(key)
+        label = r.get(label_field)
+        labels[i] = index.get(label, -1) if label is not None else -1
+        meta.append(
+            {
+                "take_id": r.get("take_id"),
+                "corpus": r.get("corpus"),
+                "label": label,
+                "intensity": r.get("intensity"),
+                "description": r.get("description"),
+                "split": r.get("split"),
+            }
+        )
+    adjacency = np.stack([spatial_partitions(p, jmax) for _, p in layouts])
+    return SkeletonSet(pos, jm, tm, lay, layouts, adjacency, labels, meta)
+
+
+def load_split(
+    path: str | os.PathLike, labels: LabelSpace, n_max: int | None = None, corpora: list[str] | None = None
+) -> SkeletonSet:
+    """Read ``data/split/<split>.parquet`` (docs/contracts.md) into a SkeletonSet."""
+    import pyarrow.parquet as pq
+
+    cols = ["positions", "n_frames", "n_joints", "joint_names", "parents", labels.field, *META_COLUMNS]
+    table = pq.read_table(path)
+    missing = [
+        c for c in cols if c not in table.column_names and c not in ("intensity", "description", "split")
+    ]
+    if missing:
+        raise ValueError(f"{path}: missing columns {', '.join(missing)}")
+    rows = table.select([c for c in cols if c in table.column_names]).to_pylist()
+    if corpora is not None:
+        rows = [r for r in rows if r["corpus"] in corpora]
+    return from_rows(rows, labels.classes, labels.field, n_max)
+
+
+def random_rotation(rng: np.random.Generator, theta: float) -> np.ndarray:
+    """CTR-GCN's random_rot: rotations about x, y, z by angles uniform in [-theta, theta]."""
+    ax, ay, az = rng.uniform(-theta, theta, 3)
+    rx = np.array([[1, 0, 0], [0, np.cos(ax), np.sin(ax)], [0, -np.sin(ax), np.cos(ax)]])
+    ry = np.array([[np.cos(ay), 0, -np.sin(ay)], [0, 1, 0], [np.sin(ay), 0, np.cos(ay)]])
+    rz = np.array([[np.cos(az), np.sin(az), 0], [-np.sin(az), np.cos(az), 0], [0, 0, 1]])
+    return (rz @ ry @ rx).astype(np.float32)
+
+
+def valid_crop_resize(x: np.ndarray, n_valid: int, p: float, start: int) -> np.ndarray:
+    """Take ``floor(p * n_valid)`` frames from ``start`` and linearly resample them to ``len(x)`` frames."""
+    t_out = x.shape[0]
+    length = max(2, min(n_valid, int(np.floor(p * n_valid))))
+    seg = x[start : start + length]
+    src = np.linspace(0, length - 1, t_out)
+    lo = np.floor(src).astype(int)
+    hi = np.minimum(lo + 1, length - 1)
+    w = (src - lo).astype(np.float32)[:, None, None]
+    return seg[lo] * (1 - w) + seg[hi] * w
+
+
+class SkeletonDataset:
+    """torch Dataset over a SkeletonSet; augmentation seeded by (seed, epoch, index) so runs resume exactly.
+
+    augment: {"rotate": theta radians (0 = off), "crop_min": lowest kept fraction p of the valid frames
+    (1 = off)}. Items are dicts: x (3, T, V), adj (3, V, V), joint_mask (V,), time_mask (T,), label, index.
+    """
+
+    def __init__(self, data: SkeletonSet, augment: dict | None = None, seed: int = 0):
+        self.data = data
+        self.augment = augment or {}
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, i: int) -> dict:
+        import torch
+
+        d = self.data
+        x = d.positions[i]
+        theta = float(self.augment.get("rotate", 0.0))
+        crop_min = float(self.augment.get("crop_min", 1.0))
+        if theta > 0 or crop_min < 1:
+            rng = np.random.default_rng([self.seed, self.epoch, i])
+            n_valid = int(d.time_mask[i].sum())
+            if crop_min < 1 and n_valid > 2:
+                p = rng.uniform(crop_min, 1.0)
+                length = max(2, int(np.floor(p * n_valid)))
+                start = int(rng.integers(0, n_valid - length + 1))
+                x = x.copy()
+                x[:n_valid] = valid_crop_resize(x[:n_valid], n_valid, p, start)
+            if theta > 0:
+                x = x @ random_rotation(rng, theta).T
+        return {
+            "x": torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1), dtype=np.float32)),
+            "adj": torch.from_numpy(d.adjacency[d.layout[i]]),
+            "joint_mask": torch.from_numpy(d.joint_mask[i]),
+            "time_mask": torch.from_numpy(d.time_mask[i]),
+            "label": int(d.labels[i]),
+            "index": i,
+        }
+
+
+class LayoutBatchSampler:
+    """Batches that each hold takes of one skeleton layout, shuffled per ``(seed, epoch)``.
+
+    Mixing a 72-joint rig into every batch would pad all takes to 72 joints; grouping by layout lets
+    each batch run at its own joint count (CTR-GCN's cost grows with joints squared). The epoch is read
+    from ``dataset.epoch`` (set by :meth:`SkeletonDataset.set_epoch`), so the order is reproducible and
+    a resumed run sees the same batches.
+    """
+
+    def __init__(self, dataset: SkeletonDataset, batch_size: int, seed: int = 0, drop_last: bool = True):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.seed = seed
+        self.drop_last = drop_last
+        lay = dataset.data.layout
+        self.groups = [np.flatnonzero(lay == g) for g in np.unique(lay)]
+
+    def _batches(self) -> list[np.ndarray]:
+        rng = np.random.default_rng([self.seed, self.dataset.epoch, 1])
+        out = []
+        for g in self.groups:
+            g = rng.permutation(g)
+            n = (
+                len(g) // self.batch_size
+                if (self.drop_last and len(g) >= self.batch_size)
+                else -(-len(g) // self.batch_size)
+            )
+            out += [g[i * self.batch_size : (i + 1) * self.batch_size] for i in range(n)]
+        return [out[i] for i in rng.permutation(len(out))]
+
+    def __iter__(self):
+        for b in self._batches():
+            yield b.tolist()
+
+    def __len__(self) -> int:
+        return len(self._batches())

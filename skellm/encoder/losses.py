@@ -1,0 +1,64 @@
+"""Pre-training losses: cross-entropy and EAI-LLM's KL-divergence skeleton-text contrastive loss.
+
+``L_con(z_s, z_t)``: with s_ij = cos(z_s_i, z_t_j) / tau over a batch, where z_t_j is the text feature
+of sample j's label, p_s2t = softmax over each row of s and p_t2s over each row of s^T; the target
+y_ij = 1 when samples i and j share a label (every same-label pair is positive), rows normalised to
+sum to 1. L_con = 1/2 [KL(y || p_s2t) + KL(y || p_t2s)], averaged over the batch rows.
+Forms (``encoder.loss``): ``se`` = CE + L_con(z_g); ``st`` = CE + 1/2 (L_con(spatial) + L_con(temporal))
+with each token set reduced to one vector by its masked mean; ``ce_only``; ``contrastive_only``
+(L_con(z_g) without CE, the paper's "semantic guidance only" ablation).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from skellm.encoder.tokens import SkeletonTokens, masked_mean
+
+LOSSES = ("se", "st", "ce_only", "contrastive_only")
+
+
+def same_label_target(labels: torch.Tensor) -> torch.Tensor:
+    """(N, N) target distribution: uniform over the samples that share row i's label."""
+    t = (labels[:, None] == labels[None, :]).to(torch.float32)
+    return t / t.sum(1, keepdim=True)
+
+
+def kl_contrastive(z_s: torch.Tensor, z_t: torch.Tensor, labels: torch.Tensor, logit_scale: torch.Tensor):
+    """L_con for skeleton vectors z_s (N, D), their labels' text vectors z_t (N, D), labels (N,)."""
+    scale = logit_scale.exp().clamp(max=100.0)
+    sim = scale * F.normalize(z_s, dim=-1) @ F.normalize(z_t, dim=-1).T
+    target = same_label_target(labels)
+    s2t = F.kl_div(F.log_softmax(sim, 1), target, reduction="batchmean")
+    t2s = F.kl_div(F.log_softmax(sim.T, 1), target.T, reduction="batchmean")
+    return 0.5 * (s2t + t2s)
+
+
+def pretrain_loss(
+    form: str,
+    tokens: SkeletonTokens,
+    labels: torch.Tensor,
+    text: torch.Tensor,
+    logit_scale: torch.Tensor,
+) -> dict[str, torch.Tensor]:
+    """The selected loss (``loss``) and its parts; ``text`` is (N, D) text features per sample."""
+    if form not in LOSSES:
+        raise ValueError(f"encoder.loss must be one of {', '.join(LOSSES)}, not {form!r}")
+    out: dict[str, torch.Tensor] = {}
+    total = tokens.logits.new_zeros(())
+    if form != "contrastive_only":
+        out["ce"] = F.cross_entropy(tokens.logits, labels)
+        total = total + out["ce"]
+    if form in ("se", "contrastive_only"):
+        out["con"] = kl_contrastive(tokens.semantic, text, labels, logit_scale)
+        total = total + out["con"]
+    elif form == "st":
+        sp = masked_mean(tokens.spatial, tokens.spatial_mask[..., None], 1)
+        tp = masked_mean(tokens.temporal, tokens.temporal_mask[..., None], 1)
+        out["con"] = 0.5 * (
+            kl_contrastive(sp, text, labels, logit_scale) + kl_contrastive(tp, text, labels, logit_scale)
+        )
+        total = total + out["con"]
+    out["loss"] = total
+    return out

@@ -1,0 +1,328 @@
+"""Pre-train the skeleton encoder against label-prompt text features, evaluate it, write metrics.
+
+``encoder.training``: ``joint`` trains one model on every corpus (the paper's UST joint training);
+``separate`` trains one model per corpus. Models go to ``<encoder.out>/<name>/`` (name ``joint`` or
+the corpus) with ``index.json`` mapping each corpus to its model folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from skellm.dataset import LabelSpace, LayoutBatchSampler, SkeletonDataset, SkeletonSet, load_split
+from skellm.io import sha256_file, write_json
+
+
+def model_config(enc: dict[str, Any], n_classes: int, text_dim: int) -> dict[str, Any]:
+    """The architecture part of params ``encoder`` (what :class:`SkeletonEncoder` needs)."""
+    return {
+        "model": enc.get("model", "ctrgcn"),
+        "input": enc.get("input", "pose_motion"),
+        "base_channels": int(enc.get("base_channels", 64)),
+        "stage_blocks": list(enc.get("stage_blocks", [4, 3, 3])),
+        "token_dim": int(enc.get("token_dim", 768)),
+        "n_classes": n_classes,
+        "text_dim": text_dim,
+        "dropout": float(enc.get("dropout", 0.0)),
+        "temperature": float(enc.get("temperature", 0.07)),
+    }
+
+
+def _collate(items: list[dict]):
+    """Stack items, trimming joint padding beyond the batch's largest rig (exact: padding is masked)."""
+    import torch
+
+    v = max(int(it["joint_mask"].sum()) for it in items)
+    out = {k: torch.stack([it[k] for it in items]) for k in ("x", "adj", "joint_mask", "time_mask")}
+    out["x"], out["joint_mask"] = out["x"][..., :v], out["joint_mask"][:, :v]
+    out["adj"] = out["adj"][:, :, :v, :v]
+    out["label"] = torch.tensor([it["label"] for it in items])
+    return out
+
+
+def train(
+    train_set: SkeletonSet,
+    class_text: np.ndarray,
+    enc: dict[str, Any],
+    seed: int = 0,
+    ckpt_dir: str | Path | None = None,
+    curves_path: str | Path | None = None,
+    eval_fn=None,
+    progress: bool = True,
+    desc: str = "encoder",
+):
+    """Train one encoder on ``train_set``; returns (model, class_text tensor, seconds, takes seen)."""
+    import torch
+
+    from skellm import training
+    from skellm.encoder import SkeletonEncoder
+    from skellm.encoder.losses import pretrain_loss
+
+    if int(enc.get("threads", 0)) > 0:
+        torch.set_num_threads(int(enc["threads"]))
+    keep = train_set.labels >= 0
+    train_set = train_set.subset(np.flatnonzero(keep))
+    training.set_seed(seed)
+    acc = training.make_accelerator(enc.get("device", "auto"), seed=seed)
+    cfg = model_config(enc, class_text.shape[0], class_text.shape[1])
+    model = SkeletonEncoder(cfg)
+    ctext = torch.from_numpy(np.asarray(class_text, dtype=np.float32))
+    decay = [p for n, p in model.named_parameters() if n != "logit_scale"]
+    opt = torch.optim.SGD(
+        [
+            {"params": decay, "weight_decay": float(enc.get("weight_decay", 4e-4))},
+            {"params": [model.logit_scale], "weight_decay": 0.0},
+        ],
+        lr=float(enc.get("lr", 0.1)),
+        momentum=float(enc.get("momentum", 0.9)),
+        nesterov=bool(enc.get("nesterov", True)),
+    )
+    dataset = SkeletonDataset(train_set, enc.get("augment"), seed)
+    bs = min(int(enc.get("batch_size", 16)), len(dataset))
+    if enc.get("batch_by_layout", False):
+        sampler = LayoutBatchSampler(dataset, bs, seed)
+        loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=_collate)
+    else:
+        loader = torch.utils.data.DataLoader(
+            dataset, batch_size=bs, shuffle=True, drop_last=True, collate_fn=_collate
+        )
+    epochs = int(enc.get("epochs", 30))
+    warm = float(enc.get("warmup_epochs", 5))
+    model, opt, loader, sched = training.prepare(
+        acc,
+        model,
+        opt,
+        loader,
+        lambda spe: training.make_scheduler(opt, epochs * spe, int(round(warm * spe))),
+    )
+    ctext = ctext.to(acc.device)
+    form = enc.get("loss", "se")
+    raw = acc.unwrap_model(model)
+
+    def step(batch):
+        model.train()
+        tok = model(batch["x"], batch["adj"], batch["joint_mask"], batch["time_mask"])
+        parts = pretrain_loss(
+            form, tok, batch["label"], raw.text_proj(ctext[batch["label"]]), raw.logit_scale
+        )
+        acc.backward(parts["loss"])
+        opt.step()
+        opt.zero_grad()
+        hit = (tok.logits.argmax(1) == batch["label"]).float().mean()
+        return {k: v.item() for k, v in parts.items()} | {"acc": hit.item()}
+
+    def on_epoch_end(epoch, step_no):
+        if eval_fn is None or not enc.get("eval_every") or (epoch + 1) % int(enc["eval_every"]):
+            return None
+        return eval_fn(raw.eval(), ctext.cpu())
+
+    curves = training.CurveLogger(curves_path) if curves_path else None
+    t0 = time.perf_counter()
+    state = training.fit(
+        acc,
+        loader,
+        step,
+        epochs,
+        scheduler=sched,
+        ckpt_dir=ckpt_dir,
+        ckpt_every_steps=int(enc.get("ckpt_every_steps", 0)),
+        curves=curves,
+        log_every=int(enc.get("log_every", 5)),
+        on_epoch_end=on_epoch_end,
+        on_epoch_start=dataset.set_epoch,
+        progress=progress,
+        desc=desc,
+        seed=seed,
+    )
+    seconds = time.perf_counter() - t0
+    if enc.get("bn_recalibrate", True):
+        recalibrate_bn(raw, train_set, bs, acc.device)
+    return raw.eval().cpu(), ctext.cpu(), seconds, state.step * bs
+
+
+def recalibrate_bn(model, data: SkeletonSet, batch_size: int, device="cpu") -> None:
+    """Re-estimate BatchNorm running statistics with the final weights (one pass, no augmentation).
+
+    Running averages collected while the weights moved lag behind them; on short CPU schedules this gap
+    makes eval-mode predictions collapse, so the statistics are recomputed as a plain average.
+    """
+    import torch
+
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not bns:
+        return
+    saved = [bn.momentum for bn in bns]
+    for bn in bns:
+        bn.reset_running_stats()
+        bn.momentum = None  # cumulative average
+    ds = SkeletonDataset(data)
+    # shuffled batches: averaging per-batch variances of corpus-sorted batches would miss the
+    # between-corpus variance and shrink the statistics
+    order = np.random.default_rng(0).permutation(len(ds))
+    model.train()
+    with torch.no_grad():
+        for s in range(0, len(ds), batch_size):
+            b = _collate([ds[int(i)] for i in order[s : s + batch_size]])
+            model(*(b[k].to(device) for k in ("x", "adj", "joint_mask", "time_mask")))
+    for bn, m in zip(bns, saved, strict=True):
+        bn.momentum = m
+    model.eval()
+
+
+def evaluate(model, class_text, data: SkeletonSet, labels: LabelSpace, topk: int = 3) -> dict[str, Any]:
+    """Per-corpus accuracy (predictions restricted to the corpus's labels), top-k, zero-shot, confusion."""
+    from skellm.encode import infer, zero_shot_scores
+
+    tok = infer(model, data)
+    zs = zero_shot_scores(model, tok["semantic"], class_text)
+    corpora = data.corpora
+    res: dict[str, Any] = {"accuracy": {}, f"top{topk}": {}, "zero_shot": {}, "n_test": {}, "confusion": {}}
+    hits = {"accuracy": [], f"top{topk}": [], "zero_shot": []}
+    for c in sorted(str(x) for x in set(corpora)):
+        idx = np.flatnonzero((corpora == c) & (data.labels >= 0))
+        if not len(idx):
+            continue
+        allowed = labels.corpus_mask(c)
+        y = data.labels[idx]
+        lg = np.where(allowed, tok["logits"][idx], -np.inf)
+        pred = lg.argmax(1)
+        k = min(topk, int(allowed.sum()))
+        top = np.argsort(-lg, axis=1)[:, :k]
+        zpred = np.where(allowed, zs[idx], -np.inf).argmax(1)
+        per = {"accuracy": pred == y, f"top{topk}": (top == y[:, None]).any(1), "zero_shot": zpred == y}
+        for key, h in per.items():
+            res[key][c] = round(float(h.mean()), 4)
+            hits[key].append(h)
+        res["n_test"][c] = len(idx)
+        res["confusion"][c] = [
+            {"actual": labels.classes[a], "predicted": labels.classes[p]}
+            for a, p in zip(y, pred, strict=True)
+        ]
+    for key, h in hits.items():
+        if h:
+            res[key]["all"] = round(float(np.concatenate(h).mean()), 4)
+    return res
+
+
+def _write_confusion(path: Path, rows: list[dict]) -> None:
+    from skellm.io import write_text
+
+    write_text(path, "actual,predicted\n" + "".join(f"{r['actual']},{r['predicted']}\n" for r in rows))
+
+
+def _fingerprint(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def run_stage(
+    params: dict[str, Any],
+    split_dir: str = "data/split",
+    text_path: str = "data/text/features",
+    metrics_path: str = "metrics/encoder.json",
+    plots_dir: str = "metrics/plots",
+    curves_dir: str = "metrics/curves",
+    progress: bool = True,
+) -> dict[str, Any]:
+    """pretrain_encoder stage: train (joint or separate), evaluate on the test split, write metrics."""
+    from skellm.text import load_class_text
+
+    enc = params.get("encoder", {})
+    seed = int(params.get("seed", 0))
+    split_dir = Path(split_dir)
+    labels = LabelSpace.load(split_dir / "labels.json")
+    class_text = load_class_text(text_path, labels.classes)
+    import pyarrow.parquet as pq
+
+    n_max = max(
+        max(pq.read_table(split_dir / f"{s}.parquet", columns=["n_joints"])["n_joints"].to_pylist())
+        for s in ("train", "test")
+    )
+    train_all = load_split(split_dir / "train.parquet", labels, n_max)
+    test_all = load_split(split_dir / "test.parquet", labels, n_max)
+    mode = enc.get("training", "joint")
+    if mode not in ("joint", "separate"):
+        raise ValueError(f"encoder.training must be joint or separate, not {mode!r}")
+    groups = (
+        {"joint": sorted(set(train_all.corpora))}
+        if mode == "joint"
+        else {c: [c] for c in sorted(set(train_all.corpora))}
+    )
+    out = Path(enc.get("out", "models/encoder"))
+    fp_data = [
+        sha256_file(split_dir / "train.parquet"),
+        sha256_file(Path(text_path).with_suffix(".safetensors")),
+    ]
+    metrics: dict[str, Any] = {
+        "model": enc.get("model", "ctrgcn"),
+        "loss": enc.get("loss", "se"),
+        "training": mode,
+    }
+    merged: dict[str, Any] = {}
+    index, seconds, seen = {}, 0.0, 0
+    for name, corpora in groups.items():
+        tr = train_all.subset(np.flatnonzero(np.isin(train_all.corpora, corpora)))
+        te = test_all.subset(np.flatnonzero(np.isin(test_all.corpora, corpora)))
+        ckpt = Path(enc.get("checkpoint_dir", ".cache/skellm/encoder")) / _fingerprint(
+            enc, seed, fp_data, name
+        )
+
+        def eval_fn(model, ctext, te=te):
+            r = evaluate(model, ctext, te, labels, int(enc.get("topk", 3)))
+            return {
+                "test_acc": r["accuracy"].get("all", float("nan")),
+                "test_zero_shot": r["zero_shot"].get("all", float("nan")),
+            }
+
+        model, ctext, secs, n = train(
+            tr,
+            class_text,
+            enc,
+            seed,
+            ckpt,
+            Path(curves_dir) / "encoder" / f"{name}.csv",
+            eval_fn,
+            progress,
+            desc=f"encoder[{name}]",
+        )
+        seconds += secs
+        seen += n
+        from skellm.encode import save_encoder
+
+        save_encoder(
+            out / name,
+            model,
+            ctext,
+            {"classes": labels.classes, "label_field": labels.field, "corpora": corpora, "training": mode},
+        )
+        index.update({c: name for c in corpora})
+        if not enc.get("keep_checkpoints", False):  # the run is complete: nothing left to resume
+            shutil.rmtree(ckpt, ignore_errors=True)
+        r = evaluate(model, ctext, te, labels, int(enc.get("topk", 3)))
+        for key, val in r.items():
+            merged.setdefault(key, {}).update({k: v for k, v in val.items() if k != "all"})
+    write_json(out / "index.json", index)
+    for stale in (Path(curves_dir) / "encoder").glob("*.csv"):  # curves of the other training mode
+        if stale.stem not in groups:
+            stale.unlink()
+    shutil.rmtree(Path(plots_dir) / "encoder_confusion", ignore_errors=True)
+    # overall figures over all test takes (separate mode: each corpus by its own model)
+    n_test = merged["n_test"]
+    for key in ("accuracy", f"top{int(enc.get('topk', 3))}", "zero_shot"):
+        merged[key]["all"] = round(
+            sum(merged[key][c] * n_test[c] for c in n_test) / max(1, sum(n_test.values())), 4
+        )
+    confusion = merged.pop("confusion")
+    metrics.update(merged)
+    metrics["train_seconds"] = round(seconds, 1)
+    metrics["train_takes_per_s"] = round(seen / max(seconds, 1e-9), 2)
+    for c, rows in confusion.items():
+        _write_confusion(Path(plots_dir) / "encoder_confusion" / f"{c}.csv", rows)
+    write_json(metrics_path, metrics)
+    return metrics

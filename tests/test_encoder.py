@@ -1,0 +1,190 @@
+"""Encoder: token shapes and masks for mixed rigs, the KL contrastive loss by hand, training, resume."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from encoder_synth import make_split
+
+from skellm.dataset import LabelSpace, SkeletonDataset, load_split
+from skellm.encoder import SkeletonEncoder
+from skellm.encoder.losses import kl_contrastive, pretrain_loss
+from skellm.train_encoder import evaluate, train
+
+TINY = {"base_channels": 8, "stage_blocks": [1, 1, 1], "token_dim": 24, "n_classes": 4, "text_dim": 10}
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # On a shared 2-core machine, 2 OpenMP threads spin against other jobs (about 10x slower here).
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def split(tmp_path_factory):
+    root = make_split(tmp_path_factory.mktemp("split"), n_per_label=8)
+    labels = LabelSpace.load(root / "labels.json")
+    return root, labels, load_split(root / "train.parquet", labels), load_split(root / "test.parquet", labels)
+
+
+def _batch(data, idx):
+    items = [SkeletonDataset(data)[i] for i in idx]
+    return {k: torch.stack([it[k] for it in items]) for k in ("x", "adj", "joint_mask", "time_mask")}
+
+
+@pytest.mark.parametrize("name", ["ctrgcn", "stgcn"])
+def test_tokens_and_masks_for_mixed_joint_counts(split, name):
+    _, _, train_set, _ = split
+    a = int(np.flatnonzero(train_set.joint_mask.sum(1) == 23)[0])  # Xsens rig, padded
+    c = int(np.flatnonzero(train_set.joint_mask.sum(1) == 25)[0])  # Kinect rig
+    torch.manual_seed(0)
+    model = SkeletonEncoder({"model": name, **TINY}).eval()
+    b = _batch(train_set, [a, c])
+    with torch.no_grad():
+        tok = model(b["x"], b["adj"], b["joint_mask"], b["time_mask"])
+    assert tok.semantic.shape == (2, 24) and tok.logits.shape == (2, 4)
+    assert tok.spatial.shape == (2, 25, 24) and tok.temporal.shape == (2, 16, 24)
+    assert tok.spatial_mask.tolist() == [[True] * 23 + [False] * 2, [True] * 25]
+    assert tok.temporal_mask.all()
+    assert (
+        torch.count_nonzero(tok.spatial[0, 23:]) == 0
+        and torch.count_nonzero(tok.spatial[0, :23].abs().sum(-1)) == 23
+    )
+    # padded joints carry nothing: garbage there changes no output, and the padded take's tokens equal
+    # those of the same take run alone at its own 23 joints
+    b2 = dict(b, x=b["x"].clone())
+    b2["x"][0, :, :, 23:] = 5.0
+    with torch.no_grad():
+        tok2 = model(b2["x"], b2["adj"], b2["joint_mask"], b2["time_mask"])
+        alone = model(
+            b["x"][:1, :, :, :23], b["adj"][:1, :, :23, :23], b["joint_mask"][:1, :23], b["time_mask"][:1]
+        )
+    torch.testing.assert_close(tok2.semantic, tok.semantic)
+    torch.testing.assert_close(alone.semantic, tok.semantic[:1], rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(alone.spatial, tok.spatial[:1, :23], rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(alone.temporal, tok.temporal[:1], rtol=1e-4, atol=1e-5)
+
+
+def test_kl_contrastive_matches_hand_computation():
+    zs = torch.tensor([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]])
+    zt = torch.tensor([[2.0, 0.0], [2.0, 0.0], [0.0, 3.0]])  # samples 0 and 1 share label 0's text
+    labels = torch.tensor([0, 0, 1])
+    tau = 0.5
+    got = kl_contrastive(zs, zt, labels, torch.tensor(math.log(1 / tau)))
+    # by hand: cosines s_ij = cos(zs_i, zt_j); rows of s: [1, 1, 0], [.6, .6, .8], [0, 0, 1]
+    s = np.array([[1, 1, 0], [0.6, 0.6, 0.8], [0, 0, 1]]) / tau
+    y = np.array([[0.5, 0.5, 0], [0.5, 0.5, 0], [0, 0, 1]])
+
+    def kl(logits):
+        p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = np.where(y > 0, y * np.log(y / p), 0.0)
+        return terms.sum() / 3
+
+    expect = 0.5 * (kl(s) + kl(s.T))
+    assert got.item() == pytest.approx(expect, rel=1e-5)
+    # a skeleton equal to its label's text (and orthogonal to the others) scores lower than a wrong one
+    good = kl_contrastive(zt, zt, labels, torch.tensor(math.log(10.0)))
+    bad = kl_contrastive(zt.flip(0), zt, labels, torch.tensor(math.log(10.0)))
+    assert good < bad
+
+
+def test_loss_forms(split):
+    _, _, train_set, _ = split
+    torch.manual_seed(0)
+    model = SkeletonEncoder({"model": "ctrgcn", **TINY})
+    b = _batch(train_set, range(6))
+    tok = model(b["x"], b["adj"], b["joint_mask"], b["time_mask"])
+    y = torch.tensor(train_set.labels[:6])
+    text = torch.randn(4, 24)[y]
+    parts = {
+        f: pretrain_loss(f, tok, y, text, model.logit_scale)
+        for f in ("se", "st", "ce_only", "contrastive_only")
+    }
+    ce = torch.nn.functional.cross_entropy(tok.logits, y)
+    assert parts["ce_only"]["loss"].item() == pytest.approx(ce.item())
+    assert parts["se"]["loss"].item() == pytest.approx(
+        ce.item() + parts["contrastive_only"]["loss"].item(), rel=1e-5
+    )
+    assert parts["st"]["con"].item() != pytest.approx(parts["se"]["con"].item())
+    with pytest.raises(ValueError, match="encoder.loss"):
+        pretrain_loss("mse", tok, y, text, model.logit_scale)
+
+
+def _enc(**kw):
+    base = {
+        "model": "ctrgcn",
+        "base_channels": 8,
+        "stage_blocks": [1, 1, 1],
+        "token_dim": 24,
+        "epochs": 10,
+        "batch_size": 8,
+        "lr": 0.1,
+        "warmup_epochs": 1,
+        "augment": {"rotate": 0.1, "crop_min": 0.9},
+        "log_every": 1,
+        "ckpt_every_steps": 3,
+        "device": "cpu",
+    }
+    return base | kw
+
+
+class _Kill(Exception):
+    pass
+
+
+def test_training_learns_and_resumes_exactly(split, tmp_path):
+    _, labels, train_set, test_set = split
+    text = np.random.default_rng(0).normal(size=(len(labels.classes), 10)).astype(np.float32)
+    model, ctext, _, _ = train(
+        train_set, text, _enc(), 0, tmp_path / "ref", tmp_path / "ref.csv", progress=False
+    )
+    import csv
+
+    with open(tmp_path / "ref.csv") as f:
+        rows = [r for r in csv.DictReader(f) if r.get("train_loss")]
+    first, last = (
+        np.mean([float(r["train_loss"]) for r in rows[:4]]),
+        np.mean([float(r["train_loss"]) for r in rows[-4:]]),
+    )
+    assert last < 0.7 * first
+    ref = evaluate(model, ctext, test_set, labels)
+    assert ref["accuracy"]["all"] > 0.5  # 3 labels per corpus: chance is 1/3
+
+    calls = []
+
+    def boom(m, c):  # kills the run at the end of epoch 1 (4 batches per epoch), before its checkpoint
+        calls.append(1)
+        if len(calls) == 2:
+            raise _Kill
+        return {}
+
+    with pytest.raises(_Kill):
+        train(train_set, text, _enc(eval_every=1), 0, tmp_path / "cut", None, boom, progress=False)
+    from skellm.training import last_checkpoint
+
+    assert last_checkpoint(tmp_path / "cut").name == "step-00000006"  # mid-epoch 1
+    model2, ctext2, _, _ = train(train_set, text, _enc(), 0, tmp_path / "cut", None, progress=False)
+    for (k, v), v2 in zip(model.state_dict().items(), model2.state_dict().values(), strict=True):
+        torch.testing.assert_close(v2, v, rtol=0, atol=0, msg=k)
+    assert evaluate(model2, ctext2, test_set, labels) == ref
+
+
+def test_layout_batches_hold_one_rig_and_repeat_per_epoch(split):
+    from skellm.dataset import LayoutBatchSampler
+
+    _, _, train_set, _ = split
+    ds = SkeletonDataset(train_set)
+    sampler = LayoutBatchSampler(ds, 4, seed=0)
+    e0 = list(sampler)
+    assert all(len({int(train_set.layout[i]) for i in b}) == 1 for b in e0)
+    assert len(e0) == len(sampler) == sum(len(g) // 4 for g in sampler.groups)
+    assert e0 == list(sampler)  # same epoch, same order (resume)
+    ds.set_epoch(1)
+    assert list(sampler) != e0

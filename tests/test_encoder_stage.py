@@ -1,0 +1,88 @@
+"""The three encoder stages end to end on a small split: text features, pre-training, token export."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+import torch
+from encoder_synth import make_split
+from safetensors.numpy import load_file
+
+from skellm import encode, text, train_encoder
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.mark.slow
+def test_stages_write_contract_outputs(tmp_path):
+    split = make_split(tmp_path / "split", n_per_label=6)
+    params = {
+        "seed": 0,
+        "text": {
+            "backend": "minilm",
+            "templates": ["This is a {label} person."],
+            "cache_dir": str(tmp_path / "tc"),
+        },
+        "encoder": {
+            "model": "ctrgcn",
+            "base_channels": 8,
+            "stage_blocks": [1, 1, 1],
+            "token_dim": 32,
+            "epochs": 3,
+            "batch_size": 6,
+            "lr": 0.05,
+            "warmup_epochs": 1,
+            "training": "separate",
+            "device": "cpu",
+            "eval_every": 1,
+            "log_every": 1,
+            "out": str(tmp_path / "models"),
+            "checkpoint_dir": str(tmp_path / "ckpt"),
+        },
+    }
+    text.run_stage(params, str(split / "labels.json"), str(tmp_path / "text" / "features"))
+    metrics = train_encoder.run_stage(
+        params,
+        str(split),
+        str(tmp_path / "text" / "features"),
+        str(tmp_path / "m" / "encoder.json"),
+        str(tmp_path / "plots"),
+        str(tmp_path / "curves"),
+        progress=False,
+    )
+    assert json.loads((tmp_path / "m" / "encoder.json").read_text()) == metrics
+    assert set(metrics["accuracy"]) == {"A", "C", "all"} and set(metrics["zero_shot"]) == {"A", "C", "all"}
+    assert all(0 <= v <= 1 for v in metrics["top3"].values()) and metrics["training"] == "separate"
+    assert json.loads((tmp_path / "models" / "index.json").read_text()) == {"A": "A", "C": "C"}
+    conf = (tmp_path / "plots" / "encoder_confusion" / "C.csv").read_text().splitlines()
+    assert conf[0] == "actual,predicted" and len(conf) == 1 + metrics["n_test"]["C"]
+    assert (tmp_path / "curves" / "encoder" / "A.csv").read_text().startswith("step,")
+
+    encode.run_stage(params, str(split), str(tmp_path / "tokens"))
+    for s in ("train", "test"):
+        t = load_file(str(tmp_path / "tokens" / f"{s}.safetensors"))
+        meta = pq.read_table(tmp_path / "tokens" / f"{s}.parquet")
+        n = meta.num_rows
+        assert meta.column_names == ["take_id", "corpus", "label", "intensity", "description", "split"]
+        assert t["semantic"].shape == (n, 32) and t["logits"].shape == (n, 4)
+        assert t["spatial"].shape == (n, 25, 32) and t["spatial_mask"].dtype == np.uint8
+        assert t["temporal"].shape == (n, 16, 32) and t["temporal_mask"].dtype == np.uint8
+        a = np.array(meta["corpus"].to_pylist()) == "A"
+        assert (t["spatial_mask"].sum(1)[a] == 23).all() and (t["spatial_mask"].sum(1)[~a] == 25).all()
+        assert not t["spatial"][a][:, 23:].any()
+    # one take through encode_take equals its row in the exported test tokens
+    row = pq.read_table(split / "test.parquet").slice(0, 1).to_pylist()[0]
+    one = encode.encode_take(tmp_path / "models" / row["corpus"], row)
+    test = load_file(str(tmp_path / "tokens" / "test.safetensors"))
+    np.testing.assert_allclose(one["semantic"][0], test["semantic"][0], rtol=1e-4, atol=1e-5)
+    j = row["n_joints"]
+    np.testing.assert_allclose(one["spatial"][0], test["spatial"][0, :j], rtol=1e-4, atol=1e-5)

@@ -1,0 +1,72 @@
+"""Label-prompt text features: real MiniLM, and a real open_clip checkpoint the test builds itself."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from skellm import text
+
+
+def test_minilm_features_separate_labels_and_cache_per_prompt(tmp_path):
+    cfg = {"backend": "minilm"}
+    classes = ["anger", "joy", "sadness"]
+    feats, man = text.text_features(classes, ["This is a {label} person."], cfg, tmp_path / "cache")
+    assert feats.shape == (1, 3, 384) and man["encoded_now"] == 3
+    f = feats[0] / np.linalg.norm(feats[0], axis=1, keepdims=True)
+    sim = f @ f.T
+    assert np.all(sim[~np.eye(3, dtype=bool)] < 0.99)  # distinct prompts, distinct vectors
+    feats2, man2 = text.text_features(
+        classes, ["This is a {label} person.", "The body shows {label}."], cfg, tmp_path / "cache"
+    )
+    assert man2["encoded_now"] == 3  # only the new template's prompts
+    np.testing.assert_allclose(feats2[0], feats[0], rtol=1e-6)
+    assert man2["key"] != man["key"]
+    text.write_text_features(tmp_path / "out" / "features", feats2, man2)
+    got = text.load_class_text(tmp_path / "out" / "features", ["sadness", "anger"])
+    np.testing.assert_allclose(got, feats2.mean(0)[[2, 0]], rtol=1e-6)
+    with pytest.raises(ValueError, match="fear"):
+        text.load_class_text(tmp_path / "out" / "features", ["fear"])
+
+
+@pytest.mark.slow
+def test_open_clip_from_local_checkpoint(tmp_path):
+    import open_clip
+    import torch
+    from safetensors.torch import save_file
+
+    cfg_file = tmp_path / "tiny-clip.json"
+    cfg_file.write_text(
+        json.dumps(
+            {
+                "embed_dim": 16,
+                "vision_cfg": {
+                    "image_size": 32,
+                    "layers": 1,
+                    "width": 32,
+                    "head_width": 16,
+                    "patch_size": 16,
+                },
+                "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
+            }
+        )
+    )
+    open_clip.add_model_config(cfg_file)
+    torch.manual_seed(0)
+    model = open_clip.create_model("tiny-clip")
+    ckpt = tmp_path / "tiny.safetensors"
+    save_file(model.state_dict(), str(ckpt))
+    cfg = {
+        "backend": "open_clip",
+        "open_clip_model": "tiny-clip",
+        "open_clip_config": str(cfg_file),
+        "open_clip_checkpoint": str(ckpt),
+    }
+    feats, man = text.text_features(["joy", "fear"], ["This is a {label} person."], cfg)
+    assert feats.shape == (1, 2, 16) and man["identity"]["backend"] == "open_clip"
+    expect = model.eval().encode_text(open_clip.get_tokenizer("tiny-clip")(["This is a joy person."]))
+    np.testing.assert_allclose(feats[0, 0], expect[0].detach().numpy(), rtol=1e-4, atol=1e-5)
+    with pytest.raises(FileNotFoundError, match="open_clip_checkpoint"):
+        text.text_features(["joy"], ["{label}"], {**cfg, "open_clip_checkpoint": str(tmp_path / "none.pt")})
