@@ -22,23 +22,25 @@ def take_features(row: Mapping[str, Any]) -> np.ndarray:
     """Features of one take-table row (positions flat, any declared rig, metres, Y up)."""
     from skellm.features import motion_features
     from skellm.harmonize import to_canonical
+    from skellm.table import row_positions
 
-    nf, nj = int(row["n_frames"]), int(row["n_joints"])
-    pos = np.asarray(row["positions"], dtype=np.float64).reshape(nf, nj, 3)
+    pos = row_positions(row, np.float64)
     return motion_features(to_canonical(pos, list(row["joint_names"]), row.get("layout")), float(row["fps"]))
 
 
 def table_features(path: str | Path, label_field: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(features (N, F), labels (N,), corpus (N,)) of every take in a split Parquet."""
-    import polars as pl
     from tqdm import tqdm
 
+    from skellm.table import read_takes, take_rows
+
     cols = ["corpus", label_field, "n_frames", "n_joints", "joint_names", "fps", "positions"]
-    df = pl.read_parquet(path)
-    cols += ["layout"] if "layout" in df.columns else []
-    rows = df.select(cols).iter_rows(named=True)
-    feats = [take_features(r) for r in tqdm(rows, total=df.height, desc=f"features {Path(path).name}")]
-    return np.stack(feats), df[label_field].to_numpy().astype(str), df["corpus"].to_numpy().astype(str)
+    table = read_takes(path)
+    cols += ["layout"] if "layout" in table.column_names else []
+    rows = take_rows(table.select(cols))
+    feats = [take_features(r) for r in tqdm(rows, desc=f"features {Path(path).name}")]
+    labels = np.array([r[label_field] for r in rows]).astype(str)
+    return np.stack(feats), labels, np.array([r["corpus"] for r in rows]).astype(str)
 
 
 def make_classifier(kind: str = "logistic", seed: int = 0):

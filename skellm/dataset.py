@@ -78,6 +78,8 @@ def from_rows(
     rows: list[dict], classes: list[str], label_field: str, n_max: int | None = None
 ) -> SkeletonSet:
     """Build a SkeletonSet from take-table rows (dicts with positions flat, n_frames, joint_names...)."""
+    from skellm.table import row_positions
+
     if not rows:
         raise ValueError("no takes to encode")
     jmax = n_max or max(int(r["n_joints"]) for r in rows)
@@ -93,10 +95,7 @@ def from_rows(
     meta = []
     for i, r in enumerate(rows):
         t, j = int(r["n_frames"]), int(r["n_joints"])
-        flat = np.asarray(r["positions"], dtype=np.float32)
-        if flat.size != t * j * 3:
-            raise ValueError(f"{r.get('take_id')}: positions has {flat.size} values, expected {t}x{j}x3")
-        pos[i, :t, :j] = flat.reshape(t, j, 3)
+        pos[i, :t, :j] = row_positions(r)
         jm[i, :j] = True
         tm[i, :t] = True
         key = (tuple(r["joint_names"]), tuple(int(p) for p in r["parents"]))
@@ -123,16 +122,16 @@ def load_split(
     path: str | os.PathLike, labels: LabelSpace, n_max: int | None = None, corpora: list[str] | None = None
 ) -> SkeletonSet:
     """Read ``data/split/<split>.parquet`` (docs/contracts.md) into a SkeletonSet."""
-    import pyarrow.parquet as pq
+    from skellm.table import read_takes, take_rows
 
     cols = ["positions", "n_frames", "n_joints", "joint_names", "parents", labels.field, *META_COLUMNS]
-    table = pq.read_table(path)
+    table = read_takes(path)
     missing = [
         c for c in cols if c not in table.column_names and c not in ("intensity", "description", "split")
     ]
     if missing:
         raise ValueError(f"{path}: missing columns {', '.join(missing)}")
-    rows = table.select([c for c in cols if c in table.column_names]).to_pylist()
+    rows = take_rows(table.select([c for c in cols if c in table.column_names]))
     if corpora is not None:
         rows = [r for r in rows if r["corpus"] in corpora]
     return from_rows(rows, labels.classes, labels.field, n_max)

@@ -133,18 +133,14 @@ def run_stage(params: dict[str, Any], split_dir: str = "data/split", out_dir: st
     Each take is encoded by the model its corpus was trained with (``index.json``); all splits share
     one Jmax so the token tensors line up.
     """
-    import pyarrow.parquet as pq
-
     from skellm.dataset import LabelSpace, load_split
+    from skellm.table import max_joints
 
     model_root = Path(params.get("encoder", {}).get("out", "models/encoder"))
     index = json.loads((model_root / "index.json").read_text())
     labels = LabelSpace.load(Path(split_dir) / "labels.json")
     splits = ("train", "test")
-    n_max = max(
-        max(pq.read_table(Path(split_dir) / f"{s}.parquet", columns=["n_joints"])["n_joints"].to_pylist())
-        for s in splits
-    )
+    n_max = max_joints(Path(split_dir) / f"{s}.parquet" for s in splits)
     loaded = {name: load_encoder(model_root / name) for name in sorted(set(index.values()))}
     for split in splits:
         data = load_split(Path(split_dir) / f"{split}.parquet", labels, n_max)

@@ -137,10 +137,11 @@ def face_plus_z(positions: np.ndarray, pairs: Sequence[tuple[int, int]]) -> np.n
 def _as_take(take: Any) -> dict[str, Any]:
     """Normalise a reader Motion or a take-table row (dict) to the fields harmonisation needs."""
     if isinstance(take, Mapping):
-        nf, nj = int(take["n_frames"]), int(take["n_joints"])
-        pos = np.asarray(take["positions"], dtype=np.float64).reshape(nf, nj, 3)
+        from skellm.table import row_positions
+
+        pos = row_positions(take, np.float64)
         trk = take.get("tracked")
-        trk = None if trk is None else np.asarray(trk, dtype=bool).reshape(nf, nj)
+        trk = None if trk is None else np.asarray(trk, dtype=bool).reshape(pos.shape[:2])
         get = take.get
     else:
         pos = np.asarray(take.positions, dtype=np.float64)
@@ -221,16 +222,12 @@ def harmonize_table(table: Any, cfg: HarmonizeConfig) -> tuple[Any, dict[str, di
     """
     from tqdm import tqdm
 
-    from skellm.table import TAKE_SCHEMA, positions_list, rows_to_table, take_row, tracked_list
+    from skellm.table import TAKE_SCHEMA, rows_to_table, take_row, take_rows
 
-    meta = table.drop_columns(["positions", "tracked"]).to_pylist()
-    all_pos, all_trk = positions_list(table), tracked_list(table)
     rows, layouts, errors = [], {}, []
-    for row, pos, trk in tqdm(
-        zip(meta, all_pos, all_trk, strict=True), total=len(meta), desc="harmonize", unit="take", disable=None
-    ):
+    for row in tqdm(take_rows(table), desc="harmonize", unit="take", disable=None):
         try:
-            out, names, parents = harmonize_motion({**row, "positions": pos, "tracked": trk}, cfg)
+            out, names, parents = harmonize_motion(row, cfg)
         except ValueError as exc:
             errors.append(f"{row['take_id']} ({row['source_path']}): {exc}")
             continue
@@ -243,7 +240,7 @@ def harmonize_table(table: Any, cfg: HarmonizeConfig) -> tuple[Any, dict[str, di
         fields_.update(
             fps=float(cfg.target_fps), joint_names=names, parents=parents, units="m", up_axis="y", layout=name
         )
-        for k in ("n_frames", "n_joints"):
+        for k in ("n_frames", "n_joints", "positions", "tracked"):
             fields_.pop(k)
         rows.append(take_row(out, None, **fields_))
     if errors:

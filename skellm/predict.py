@@ -62,9 +62,9 @@ def _read_json(path: Path, hint: str) -> Any:
 
 def corpus_layouts(split_table: str | os.PathLike) -> dict[str, list[str]]:
     """{corpus: sorted harmonized layout names} of the takes in a split table."""
-    import pyarrow.parquet as pq
+    from skellm.table import read_takes
 
-    t = pq.read_table(split_table, columns=["corpus", "layout"]).to_pylist()
+    t = read_takes(split_table, ["corpus", "layout"]).to_pylist()
     out: dict[str, set[str]] = {}
     for r in t:
         if r["layout"] is not None:

@@ -104,10 +104,12 @@ def as_motion(
 
 
 def _motion_from_row(row: Mapping[str, Any]) -> Motion:
-    t, j = int(row["n_frames"]), int(row["n_joints"])
+    from skellm.table import row_positions
+
+    pos = row_positions(row)
     tracked = row.get("tracked")
     return Motion(
-        positions=np.asarray(row["positions"], dtype=np.float32).reshape(t, j, 3),
+        positions=pos,
         joint_names=list(row["joint_names"]),
         parents=[int(p) for p in row["parents"]],
         fps=float(row["fps"]),
@@ -115,7 +117,7 @@ def _motion_from_row(row: Mapping[str, Any]) -> Motion:
         fmt=str(row.get("format") or "table"),
         units=str(row.get("units") or "unknown"),
         up_axis=str(row.get("up_axis") or "y"),
-        tracked=None if tracked is None else np.asarray(tracked, dtype=bool).reshape(t, j),
+        tracked=None if tracked is None else np.asarray(tracked, dtype=bool).reshape(pos.shape[:2]),
     )
 
 

@@ -399,9 +399,9 @@ def pick_examples(rows: Sequence[Mapping[str, Any]], n: int) -> list[Mapping[str
 
 
 def _take_rows(repo: Path, take_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    import pyarrow as pa
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
+
+    from skellm.table import read_takes
 
     found: dict[str, dict[str, Any]] = {}
     for rel in _TAKE_TABLES:
@@ -409,8 +409,7 @@ def _take_rows(repo: Path, take_ids: Sequence[str]) -> dict[str, dict[str, Any]]
         todo = [t for t in take_ids if t not in found]
         if not todo or not path.is_file():
             continue
-        table = pq.read_table(path)
-        table = table.filter(pc.is_in(table["take_id"], value_set=pa.array(todo)))
+        table = read_takes(path, filters=pc.field("take_id").isin(todo))
         found.update({r["take_id"]: r for r in table.to_pylist()})
     return found
 

@@ -74,6 +74,7 @@ def take_schema(cfg: ValidateConfig, heights: np.ndarray | None = None):
     import polars as pl
 
     from skellm.readers.units import UNIT_SCALE
+    from skellm.table import TAKE_SCHEMA
 
     UNITS = [*UNIT_SCALE, "unknown"]
 
@@ -135,29 +136,10 @@ def take_schema(cfg: ValidateConfig, heights: np.ndarray | None = None):
                 error=f"estimated body height outside [{cfg.min_height_m}, {cfg.max_height_m}] m",
             )
         )
+    # column types and nullability come from the Arrow schema, so the two cannot drift apart
+    dtypes = pl.from_arrow(TAKE_SCHEMA.empty_table()).schema
     return pa.DataFrameSchema(
-        {
-            "take_id": pa.Column(pl.Utf8, nullable=False),
-            "corpus": pa.Column(pl.Utf8, nullable=False),
-            "source_path": pa.Column(pl.Utf8, nullable=False),
-            "source_sha256": pa.Column(pl.Utf8, nullable=False),
-            "format": pa.Column(pl.Utf8),
-            "layout": pa.Column(pl.Utf8, nullable=True),
-            "subject": pa.Column(pl.Utf8, nullable=True),
-            "emotion": pa.Column(pl.Utf8, nullable=True),
-            "action": pa.Column(pl.Utf8, nullable=True),
-            "intensity": pa.Column(pl.Float32, nullable=True),
-            "description": pa.Column(pl.Utf8, nullable=True),
-            "fps": pa.Column(pl.Float64, nullable=False),
-            "n_frames": pa.Column(pl.Int32, nullable=False),
-            "n_joints": pa.Column(pl.Int32, nullable=False),
-            "joint_names": pa.Column(pl.List(pl.Utf8), nullable=False),
-            "parents": pa.Column(pl.List(pl.Int32), nullable=False),
-            "units": pa.Column(pl.Utf8, nullable=False),
-            "up_axis": pa.Column(pl.Utf8, nullable=False),
-            "positions": pa.Column(pl.List(pl.Float32), nullable=False),
-            "tracked": pa.Column(pl.List(pl.Boolean), nullable=True),
-        },
+        {f.name: pa.Column(dtypes[f.name], nullable=f.nullable) for f in TAKE_SCHEMA},
         checks=checks,
         strict=False,
         name="take_table",

@@ -164,6 +164,11 @@ def positions_list(table: pa.Table) -> list[np.ndarray]:
     offsets = col.offsets.to_numpy()
     nf = table.column("n_frames").to_numpy()
     nj = table.column("n_joints").to_numpy()
+    bad = np.flatnonzero(np.diff(offsets) != nf.astype(np.int64) * nj * 3)
+    if len(bad):
+        i = int(bad[0])
+        name = table.column("take_id")[i].as_py() if "take_id" in table.column_names else f"row {i}"
+        raise ValueError(_size_error(name, int(offsets[i + 1] - offsets[i]), int(nf[i]), int(nj[i])))
     return [
         flat[offsets[i] : offsets[i + 1]].reshape(int(nf[i]), int(nj[i]), 3) for i in range(table.num_rows)
     ]
@@ -183,6 +188,36 @@ def tracked_list(table: pa.Table) -> list[np.ndarray | None]:
         flat[offsets[i] : offsets[i + 1]].reshape(int(nf[i]), int(nj[i])) if valid[i] else None
         for i in range(len(col))
     ]
+
+
+def take_rows(table: pa.Table) -> list[dict[str, Any]]:
+    """Every row as a dict, ``positions`` as (frames, joints, 3) float32 and ``tracked`` as (frames,
+    joints) bool or None, where the table has those columns (no per-value Python objects)."""
+    arrays = [n for n in _ARRAYS if n in table.column_names]
+    rows = table.drop_columns(arrays).to_pylist()
+    per_row = {"positions": positions_list, "tracked": tracked_list}
+    for name in arrays:
+        for row, value in zip(rows, per_row[name](table), strict=True):
+            row[name] = value
+    return rows
+
+
+def row_positions(row: Mapping[str, Any], dtype: Any = np.float32) -> np.ndarray:
+    """One take-table row's positions (flat or already shaped) as a (frames, joints, 3) ``dtype`` array."""
+    nf, nj = int(row["n_frames"]), int(row["n_joints"])
+    pos = np.asarray(row["positions"], dtype=dtype)
+    if pos.size != nf * nj * 3:
+        raise ValueError(_size_error(row.get("take_id"), pos.size, nf, nj))
+    return pos.reshape(nf, nj, 3)
+
+
+def _size_error(take_id: Any, size: int, n_frames: int, n_joints: int) -> str:
+    return f"{take_id}: positions has {size} values, expected {n_frames}x{n_joints}x3"
+
+
+def max_joints(paths: Iterable[str | os.PathLike]) -> int:
+    """The largest ``n_joints`` over the take tables at ``paths`` (reads only that column)."""
+    return max(max(read_takes(p, ["n_joints"])["n_joints"].to_pylist()) for p in paths)
 
 
 def write_quarantine(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike) -> None:

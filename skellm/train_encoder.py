@@ -231,6 +231,7 @@ def run_stage(
     progress: bool = True,
 ) -> dict[str, Any]:
     """pretrain_encoder stage: train (joint or separate), evaluate on the test split, write metrics."""
+    from skellm.table import max_joints
     from skellm.text import load_class_text
 
     enc = params.get("encoder", {})
@@ -238,12 +239,7 @@ def run_stage(
     split_dir = Path(split_dir)
     labels = LabelSpace.load(split_dir / "labels.json")
     class_text = load_class_text(text_path, labels.classes)
-    import pyarrow.parquet as pq
-
-    n_max = max(
-        max(pq.read_table(split_dir / f"{s}.parquet", columns=["n_joints"])["n_joints"].to_pylist())
-        for s in ("train", "test")
-    )
+    n_max = max_joints(split_dir / f"{s}.parquet" for s in ("train", "test"))
     train_all = load_split(split_dir / "train.parquet", labels, n_max)
     test_all = load_split(split_dir / "test.parquet", labels, n_max)
     mode = enc.get("training", "joint")

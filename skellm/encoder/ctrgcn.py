@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from skellm.encoder.stgcn import Residual, TemporalConv, bn_init, stage_plan
+from skellm.encoder.blocks import GCNBackbone, GCNBlock, Residual, TemporalConv, bn_init
 
 
 class CTRGC(nn.Module):
@@ -93,37 +93,21 @@ class MultiScaleTemporalConv(nn.Module):
         return torch.cat([b(x) for b in self.branches], dim=1)
 
 
-class CTRGCNBlock(nn.Module):
+class CTRGCNBlock(GCNBlock):
+    """CTR-GCN graph convolution, the multi-scale temporal module and a residual."""
+
     def __init__(self, c_in: int, c_out: int, stride: int, residual: bool = True):
-        super().__init__()
-        self.gcn = CTRGraphConv(c_in, c_out)
-        self.tcn = MultiScaleTemporalConv(c_out, c_out, stride)
-        self.res = Residual(c_in, c_out, stride) if residual else None
-
-    def forward(self, x: torch.Tensor, adj: torch.Tensor, mask4: torch.Tensor) -> torch.Tensor:
-        y = self.tcn(self.gcn(x, adj, mask4))
-        if self.res is not None:
-            y = y + self.res(x)
-        return torch.relu(y) * mask4
+        super().__init__(
+            CTRGraphConv(c_in, c_out),
+            MultiScaleTemporalConv(c_out, c_out, stride),
+            Residual(c_in, c_out, stride) if residual else None,
+        )
 
 
-class CTRGCN(nn.Module):
+class CTRGCN(GCNBackbone):
     """CTR-GCN backbone: (N, 3, T, V) positions -> features F (N, C, T', V)."""
 
     def __init__(
         self, in_channels: int = 3, base_channels: int = 64, stage_blocks: Sequence[int] = (4, 3, 3)
     ):
-        super().__init__()
-        blocks, c = [], in_channels
-        for i, (c_out, stride) in enumerate(stage_plan(base_channels, stage_blocks)):
-            blocks.append(CTRGCNBlock(c, c_out, stride, residual=i > 0))
-            c = c_out
-        self.blocks = nn.ModuleList(blocks)
-        self.out_channels = c
-
-    def forward(self, x: torch.Tensor, adj: torch.Tensor, joint_mask: torch.Tensor) -> torch.Tensor:
-        mask4 = joint_mask[:, None, None, :].to(x.dtype)
-        x = x * mask4
-        for blk in self.blocks:
-            x = blk(x, adj, mask4)
-        return x
+        super().__init__(CTRGCNBlock, in_channels, base_channels, stage_blocks)
