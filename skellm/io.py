@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,7 +73,22 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+class _ParamsLoader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans (true/false only), as DVC reads and rewrites params files."""
+
+
+# `dvc exp run -S` rewrites params.yaml in YAML 1.2 form, dropping the quotes of strings such as "no";
+# PyYAML's YAML 1.1 would then read `mixed_precision: no` as False.
+_ParamsLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_ParamsLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
 def load_params(path: str | os.PathLike = "params.yaml") -> dict[str, Any]:
-    """Read params.yaml (the DVC parameters file) as a dict."""
+    """Read params.yaml (the DVC parameters file) as a dict, with DVC's (YAML 1.2) booleans."""
     with open(path) as f:
-        return yaml.safe_load(f) or {}
+        return yaml.load(f, Loader=_ParamsLoader) or {}

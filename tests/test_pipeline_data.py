@@ -3,53 +3,26 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from pipeline_repo import REPO, dvc, make_repo
 
 from skellm.table import read_quarantine, read_takes
 
-REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
-
-
-def _dvc(cwd: Path, *args: str) -> str:
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env["PYTHONPATH"] = str(cwd)  # the copy's own skellm, not the checkout's
-    proc = subprocess.run(
-        ["dvc", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False
-    )
-    assert proc.returncode == 0, f"dvc {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
-    return proc.stdout
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not (REPO / "stages" / "synth.py").exists():
         pytest.skip("stages/synth.py (the default data source) is not in this checkout yet")
-    dst = tmp_path_factory.mktemp("repo")
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in ("dvc.yaml", "params.yaml", ".dvcignore"):
-        shutil.copy(REPO / name, dst / name)
-    for name in ("stages", "skellm"):
-        shutil.copytree(REPO / name, dst / name, ignore=ignore)
-    (dst / ".dvc").mkdir()
-    shutil.copy(REPO / ".dvc" / "config", dst / ".dvc" / "config")
-    params = yaml.safe_load((dst / "params.yaml").read_text())
-    params["data"]["synth"]["size"] = "tiny"
-    (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    subprocess.run(["git", "init", "-q", str(dst)], check=True)
-    return dst
+    return make_repo(tmp_path_factory.mktemp("repo"), {"data.synth.size": "tiny"})
 
 
 def test_dvc_repro_split_then_nothing_to_do(repo: Path) -> None:
-    _dvc(repo, "repro", "split")
+    dvc(repo, "repro", "split")
     params = yaml.safe_load((repo / "params.yaml").read_text())
     corpora = sorted(params["data"]["corpora"])
 
@@ -85,5 +58,5 @@ def test_dvc_repro_split_then_nothing_to_do(repo: Path) -> None:
     for c in corpora:
         assert set(labels["corpora"][c]) <= set(params["data"]["corpora"][c]["label_set"])
 
-    second = _dvc(repo, "repro", "split")
+    second = dvc(repo, "repro", "split")
     assert "Running stage" not in second and "up to date" in second

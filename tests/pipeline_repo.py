@@ -1,0 +1,84 @@
+"""A throwaway git+DVC copy of this repo for tests that run the real pipeline (`dvc repro`, `dvc exp`).
+
+``make_repo`` copies what the pipeline needs (dvc.yaml, params.yaml, stages/, skellm/, DVC and git
+config), overrides params by dotted key, and git-inits the copy; ``commit_all`` commits it (DVC
+experiments need a commit to branch from); ``dvc`` runs the CLI there with the venv on PATH, the
+copy's own ``skellm`` first on PYTHONPATH and the Hugging Face hub switched off.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+FILES = ("dvc.yaml", "params.yaml", ".dvcignore", ".gitignore", ".dvc/config", ".dvc/.gitignore")
+DIRS = ("stages", "skellm")
+GIT_ID = {
+    f"GIT_{who}_{what}": value
+    for who in ("AUTHOR", "COMMITTER")
+    for what, value in (("NAME", "skellm-test"), ("EMAIL", "test@skellm.invalid"))
+}
+
+
+def env_for(cwd: Path) -> dict[str, str]:
+    """The environment for commands in the copy: venv first on PATH, offline hub, a git identity."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONPATH"] = str(cwd)  # the copy's own skellm, not the checkout's editable install
+    env |= {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **GIT_ID}
+    return env
+
+
+def set_params(path: Path, overrides: dict[str, Any]) -> None:
+    """Set dotted keys (``lora.describe.steps``) in a params YAML file, which must already have them."""
+    params = yaml.safe_load(path.read_text())
+    for dotted, value in overrides.items():
+        *parents, leaf = dotted.split(".")
+        node = params
+        for key in parents:
+            node = node[key]
+        if leaf not in node:
+            raise KeyError(f"{path.name} has no {dotted}: the test's override is stale")
+        node[leaf] = value
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def make_repo(dst: Path, overrides: dict[str, Any] | None = None) -> Path:
+    """Copy the pipeline into ``dst``, apply param ``overrides`` and ``git init`` it; return ``dst``."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in FILES:
+        (dst / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO / name, dst / name)
+    for name in DIRS:
+        shutil.copytree(REPO / name, dst / name, ignore=ignore)
+    set_params(dst / "params.yaml", overrides or {})
+    subprocess.run(["git", "init", "-q", str(dst)], check=True)
+    return dst
+
+
+def commit_all(repo: Path, message: str) -> None:
+    """``git add -A`` and commit everything in the copy."""
+    for cmd in (["git", "add", "-A"], ["git", "commit", "-q", "-m", message]):
+        subprocess.run(cmd, cwd=repo, env=env_for(repo), check=True, capture_output=True)
+
+
+def dvc(cwd: Path, *args: str, timeout: int = 600) -> str:
+    """Run ``dvc ARGS`` in ``cwd``; fail the test with its output unless it exits 0; return stdout."""
+    proc = subprocess.run(
+        ["dvc", *args],
+        cwd=cwd,
+        env=env_for(cwd),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert proc.returncode == 0, f"dvc {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
