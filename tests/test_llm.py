@@ -375,3 +375,15 @@ def test_answer_only_loss_equals_full_sequence_loss(model, tokens_dir):
         fast = model(**batch).loss
         full = model.llm(**model.build(**batch)).loss  # HF loss over the whole sequence's logits
     assert torch.allclose(fast, full, atol=1e-5)
+
+
+def test_rehearse_mixes_the_other_tasks_examples(tokens_dir):
+    _, table = lldata.load_tokens(tokens_dir, "train")
+    plain = lldata.task_examples("recognize", table, LORA)
+    lora = {**LORA, "recognize": {**LORA["recognize"], "rehearse": 0.5}}
+    mixed = lldata.task_examples("recognize", table, lora)
+    described = lldata.description_examples(table)
+    assert mixed[: len(plain)] == plain
+    extra = mixed[len(plain) :]
+    assert len(extra) == min(len(described), round(0.5 * len(plain))) > 0
+    assert extra == described[: len(extra)]  # description prompts and answers, not labels

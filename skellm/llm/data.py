@@ -68,14 +68,28 @@ def description_examples(table, holdout: tuple[str, ...] = ()) -> list[Example]:
     return out
 
 
-def task_examples(task: str, table, lora: dict[str, Any]) -> list[Example]:
-    """Examples of ``task`` (describe | recognize) under the ``lora`` params."""
+def _examples_of(task: str, table, lora: dict[str, Any]) -> list[Example]:
     holdout = tuple(lora.get("holdout_labels") or ())
     if task == "describe":
         return description_examples(table, holdout)
     if task == "recognize":
         return recognition_examples(table, lora.get("answer_format", "A"), holdout)
     raise ValueError(f"task must be one of {TASKS}, not {task!r}")
+
+
+def task_examples(task: str, table, lora: dict[str, Any]) -> list[Example]:
+    """Examples of ``task`` (describe | recognize) under the ``lora`` params.
+
+    ``lora.<task>.rehearse`` (a fraction) mixes in that share of the other task's examples, so the second
+    stage does not forget the first (recognition-only training makes the model answer every prompt with
+    a bare label).
+    """
+    main = _examples_of(task, table, lora)
+    share = float((lora.get(task) or {}).get("rehearse", 0.0))
+    if share <= 0:
+        return main
+    other = _examples_of(next(t for t in TASKS if t != task), table, lora)
+    return main + other[: round(share * len(main))]
 
 
 def encode(model, ex: Example) -> tuple[list[int], list[int]]:
