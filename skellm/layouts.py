@@ -243,6 +243,22 @@ def _sides(spec: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
 
 # Joint maps onto CANONICAL, as data: canonical joint -> source joint names, first one present wins.
 # Shoulder/hip are the ball joints (upper arm / thigh origins), not clavicles or hip bones.
+# Mixamo and LAFAN1 share names for everything but the toe joint.
+_MIXAMO_STYLE = {
+    "pelvis": ("Hips",),
+    "spine": ("Spine1",),
+    "chest": ("Spine2",),
+    "neck": ("Neck",),
+    "head": ("Head",),
+    "{s}_shoulder": ("{s}Arm",),
+    "{s}_elbow": ("{s}ForeArm",),
+    "{s}_wrist": ("{s}Hand",),
+    "{s}_hip": ("{s}UpLeg",),
+    "{s}_knee": ("{s}Leg",),
+    "{s}_ankle": ("{s}Foot",),
+}
+
+
 JOINT_MAPS: dict[str, dict[str, tuple[str, ...]]] = {
     "xsens23": _sides(
         {
@@ -325,38 +341,8 @@ JOINT_MAPS: dict[str, dict[str, tuple[str, ...]]] = {
             "{s}_foot": ("{low}toes",),
         }
     ),
-    "mixamo": _sides(
-        {
-            "pelvis": ("Hips",),
-            "spine": ("Spine1",),
-            "chest": ("Spine2",),
-            "neck": ("Neck",),
-            "head": ("Head",),
-            "{s}_shoulder": ("{s}Arm",),
-            "{s}_elbow": ("{s}ForeArm",),
-            "{s}_wrist": ("{s}Hand",),
-            "{s}_hip": ("{s}UpLeg",),
-            "{s}_knee": ("{s}Leg",),
-            "{s}_ankle": ("{s}Foot",),
-            "{s}_foot": ("{s}ToeBase",),
-        }
-    ),
-    "lafan1": _sides(
-        {
-            "pelvis": ("Hips",),
-            "spine": ("Spine1",),
-            "chest": ("Spine2",),
-            "neck": ("Neck",),
-            "head": ("Head",),
-            "{s}_shoulder": ("{s}Arm",),
-            "{s}_elbow": ("{s}ForeArm",),
-            "{s}_wrist": ("{s}Hand",),
-            "{s}_hip": ("{s}UpLeg",),
-            "{s}_knee": ("{s}Leg",),
-            "{s}_ankle": ("{s}Foot",),
-            "{s}_foot": ("{s}Toe",),
-        }
-    ),
+    "mixamo": _sides({**_MIXAMO_STYLE, "{s}_foot": ("{s}ToeBase",)}),
+    "lafan1": _sides({**_MIXAMO_STYLE, "{s}_foot": ("{s}Toe",)}),
     "canonical": {n: (n,) for n in CANONICAL.joint_names},
 }
 # The BVH variants share their base rig's map (End Sites are extra joints the maps do not need).

@@ -16,3 +16,14 @@ def tokenizer_dir(pytestconfig):
 def tiny_llm_dir(tmp_path_factory, tokenizer_dir):
     """A prepared-LLM folder holding a 2-layer LLaMA (random weights) and the SmolLM2 tokenizer."""
     return write_tiny_llm(tmp_path_factory.mktemp("tiny_llm"), tokenizer_dir)
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread: on a shared 2-core machine 2 OpenMP threads spin against other jobs (~10x slower)."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -14,16 +14,9 @@ from skellm.encoder import SkeletonEncoder
 from skellm.encoder.losses import kl_contrastive, pretrain_loss
 from skellm.train_encoder import evaluate, train
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 TINY = {"base_channels": 8, "stage_blocks": [1, 1, 1], "token_dim": 24, "n_classes": 4, "text_dim": 10}
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # On a shared 2-core machine, 2 OpenMP threads spin against other jobs (about 10x slower here).
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture(scope="module")

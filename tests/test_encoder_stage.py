@@ -7,19 +7,12 @@ import json
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-import torch
 from encoder_synth import make_split
 from safetensors.numpy import load_file
 
 from skellm import encode, text, train_encoder
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.slow
