@@ -16,6 +16,7 @@ import numpy as np
 
 from skellm.encoder.graph import spatial_partitions
 
+DEFAULT_FPS = 30.0
 META_COLUMNS = ("take_id", "corpus", "intensity", "description", "split")
 
 
@@ -52,6 +53,11 @@ class SkeletonSet:
     adjacency: np.ndarray  # (L, 3, Jmax, Jmax) float32
     labels: np.ndarray  # (N,) int64, -1 where the label is missing or unknown
     meta: list[dict]  # per take: take_id, corpus, label, intensity, description, split
+    fps: np.ndarray | None = None  # (N,) float32 frame rate of the stored frames (None: all at 30)
+
+    def __post_init__(self) -> None:
+        if self.fps is None:
+            self.fps = np.full(len(self.labels), DEFAULT_FPS, dtype=np.float32)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -71,6 +77,7 @@ class SkeletonSet:
             self.adjacency,
             self.labels[idx],
             [self.meta[i] for i in idx],
+            self.fps[idx],
         )
 
 
@@ -91,6 +98,7 @@ def from_rows(
     lay = np.zeros(n, dtype=np.int64)
     layouts: list[tuple[tuple[str, ...], tuple[int, ...]]] = []
     labels = np.full(n, -1, dtype=np.int64)
+    fps = np.array([float(r.get("fps") or DEFAULT_FPS) for r in rows], dtype=np.float32)
     index = {c: i for i, c in enumerate(classes)}
     meta = []
     for i, r in enumerate(rows):
@@ -115,7 +123,7 @@ def from_rows(
             }
         )
     adjacency = np.stack([spatial_partitions(p, jmax) for _, p in layouts])
-    return SkeletonSet(pos, jm, tm, lay, layouts, adjacency, labels, meta)
+    return SkeletonSet(pos, jm, tm, lay, layouts, adjacency, labels, meta, fps)
 
 
 def load_split(
@@ -124,11 +132,10 @@ def load_split(
     """Read ``data/split/<split>.parquet`` (docs/contracts.md) into a SkeletonSet."""
     from skellm.table import read_takes, take_rows
 
-    cols = ["positions", "n_frames", "n_joints", "joint_names", "parents", labels.field, *META_COLUMNS]
+    cols = ["positions", "n_frames", "n_joints", "joint_names", "parents", "fps", labels.field, *META_COLUMNS]
     table = read_takes(path)
-    missing = [
-        c for c in cols if c not in table.column_names and c not in ("intensity", "description", "split")
-    ]
+    optional = ("intensity", "description", "split", "fps")
+    missing = [c for c in cols if c not in table.column_names and c not in optional]
     if missing:
         raise ValueError(f"{path}: missing columns {', '.join(missing)}")
     rows = take_rows(table.select([c for c in cols if c in table.column_names]))
@@ -148,21 +155,24 @@ def random_rotation(rng: np.random.Generator, theta: float) -> np.ndarray:
 
 def valid_crop_resize(x: np.ndarray, n_valid: int, p: float, start: int) -> np.ndarray:
     """Take ``floor(p * n_valid)`` frames from ``start`` and linearly resample them to ``len(x)`` frames."""
-    t_out = x.shape[0]
-    length = max(2, min(n_valid, int(np.floor(p * n_valid))))
+    from skellm.harmonize import interpolate_frames
+
+    length = crop_length(n_valid, p)
     seg = x[start : start + length]
-    src = np.linspace(0, length - 1, t_out)
-    lo = np.floor(src).astype(int)
-    hi = np.minimum(lo + 1, length - 1)
-    w = (src - lo).astype(np.float32)[:, None, None]
-    return seg[lo] * (1 - w) + seg[hi] * w
+    return interpolate_frames(seg, np.linspace(0, length - 1, x.shape[0])).astype(x.dtype, copy=False)
+
+
+def crop_length(n_valid: int, p: float) -> int:
+    """Frames a valid-interval crop keeps: ``floor(p * n_valid)``, at least 2 and at most ``n_valid``."""
+    return max(2, min(n_valid, int(np.floor(p * n_valid))))
 
 
 class SkeletonDataset:
     """torch Dataset over a SkeletonSet; augmentation seeded by (seed, epoch, index) so runs resume exactly.
 
     augment: {"rotate": theta radians (0 = off), "crop_min": lowest kept fraction p of the valid frames
-    (1 = off)}. Items are dicts: x (3, T, V), adj (3, V, V), joint_mask (V,), time_mask (T,), label, index.
+    (1 = off)}. Items are dicts: x (3, T, V), adj (3, V, V), joint_mask (V,), time_mask (T,), fps (the
+    frame rate of x after any crop-and-resize, so motion stays in real time), label, index.
     """
 
     def __init__(self, data: SkeletonSet, augment: dict | None = None, seed: int = 0):
@@ -182,6 +192,7 @@ class SkeletonDataset:
 
         d = self.data
         x = d.positions[i]
+        fps = float(d.fps[i])
         theta = float(self.augment.get("rotate", 0.0))
         crop_min = float(self.augment.get("crop_min", 1.0))
         if theta > 0 or crop_min < 1:
@@ -189,10 +200,11 @@ class SkeletonDataset:
             n_valid = int(d.time_mask[i].sum())
             if crop_min < 1 and n_valid > 2:
                 p = rng.uniform(crop_min, 1.0)
-                length = max(2, int(np.floor(p * n_valid)))
+                length = crop_length(n_valid, p)
                 start = int(rng.integers(0, n_valid - length + 1))
                 x = x.copy()
                 x[:n_valid] = valid_crop_resize(x[:n_valid], n_valid, p, start)
+                fps *= (n_valid - 1) / (length - 1)
             if theta > 0:
                 x = x @ random_rotation(rng, theta).T
         return {
@@ -200,6 +212,7 @@ class SkeletonDataset:
             "adj": torch.from_numpy(d.adjacency[d.layout[i]]),
             "joint_mask": torch.from_numpy(d.joint_mask[i]),
             "time_mask": torch.from_numpy(d.time_mask[i]),
+            "fps": torch.tensor(fps, dtype=torch.float32),
             "label": int(d.labels[i]),
             "index": i,
         }

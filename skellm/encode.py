@@ -59,9 +59,9 @@ def infer(model, data: SkeletonSet, batch_size: int = 32, device: str = "cpu") -
             items = [ds[i] for i in range(s, min(s + batch_size, len(ds)))]
             b = {
                 k: torch.stack([it[k] for it in items]).to(device)
-                for k in ("x", "adj", "joint_mask", "time_mask")
+                for k in ("x", "adj", "joint_mask", "time_mask", "fps")
             }
-            tok = model(b["x"], b["adj"], b["joint_mask"], b["time_mask"])
+            tok = model(b["x"], b["adj"], b["joint_mask"], b["time_mask"], b["fps"])
             for k in TOKEN_KEYS:
                 out[k].append(getattr(tok, k).float().cpu().numpy())
     res = {k: np.concatenate(v) for k, v in out.items()}

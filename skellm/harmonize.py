@@ -10,7 +10,9 @@ is normalised once, from the first frame's hip and shoulder lines, by a rotation
 axis so the body faces +Z (its left towards +X). Lost joints (``tracked`` False) are interpolated in
 time before anything else. Resampling to ``target_fps`` is linear in time; then, as CTR-GCN does,
 shorter takes are padded to ``frames`` by repeating the take from its start, and longer ones are
-downsampled uniformly (nearest frames of an even grid).
+resampled linearly onto ``frames`` evenly spaced instants. A downsampled take's frames are then
+further apart in time than ``1 / target_fps``: :func:`output_fps` gives the rate they really have, and
+the harmonized table stores it as ``fps`` so speeds computed downstream stay in metres per second.
 """
 
 from __future__ import annotations
@@ -64,13 +66,25 @@ def to_canonical(positions: np.ndarray, joint_names: Sequence[str], layout: str 
     return np.asarray(positions)[:, idx]
 
 
+def resampled_length(n: int, fps: float, target_fps: float) -> int:
+    """Frames :func:`resample` returns for ``n`` frames at ``fps``."""
+    if n < 2 or abs(fps - target_fps) < 1e-9:
+        return n
+    return int(np.floor((n - 1) * target_fps / fps + 1e-9)) + 1
+
+
 def resample(positions: np.ndarray, fps: float, target_fps: float) -> np.ndarray:
     """Linear resampling in time from ``fps`` to ``target_fps`` (the first frame is kept)."""
     n = positions.shape[0]
-    if n < 2 or abs(fps - target_fps) < 1e-9:
+    n_out = resampled_length(n, fps, target_fps)
+    if n_out == n:
         return positions
-    n_out = int(np.floor((n - 1) * target_fps / fps + 1e-9)) + 1
-    x = np.arange(n_out) * (fps / target_fps)
+    return interpolate_frames(positions, np.arange(n_out) * (fps / target_fps))
+
+
+def interpolate_frames(positions: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Positions (len(x), ...) at fractional frame indices ``x``, linear between neighbouring frames."""
+    n = positions.shape[0]
     i0 = np.minimum(np.floor(x).astype(int), n - 1)
     i1 = np.minimum(i0 + 1, n - 1)
     w = (x - i0)[:, None, None]
@@ -78,15 +92,24 @@ def resample(positions: np.ndarray, fps: float, target_fps: float) -> np.ndarray
 
 
 def fix_length(positions: np.ndarray, frames: int) -> np.ndarray:
-    """CTR-GCN length: repeat a short take from its start, or pick ``frames`` evenly spaced frames."""
+    """CTR-GCN length: repeat a short take from its start, or resample a long one linearly onto
+    ``frames`` evenly spaced instants from its first to its last frame."""
     n = positions.shape[0]
     if n == frames:
         return positions
     if n < frames:
         reps = -(-frames // n)
         return np.concatenate([positions] * reps, axis=0)[:frames]
-    idx = np.round(np.linspace(0, n - 1, frames)).astype(int)
-    return positions[idx]
+    return interpolate_frames(positions, np.linspace(0, n - 1, frames))
+
+
+def output_fps(n_frames: int, fps: float, cfg: HarmonizeConfig) -> float:
+    """Frame rate of a harmonized take made from ``n_frames`` at ``fps``: ``target_fps``, or lower when
+    :func:`fix_length` spread the take's duration over fewer frames."""
+    n = resampled_length(n_frames, fps, cfg.target_fps)
+    if n <= cfg.frames or cfg.frames < 2:
+        return float(cfg.target_fps)
+    return float(cfg.target_fps) * (cfg.frames - 1) / (n - 1)
 
 
 def _side_joint(names: Sequence[str], side: str, parts: Sequence[str]) -> int | None:
@@ -238,7 +261,12 @@ def harmonize_table(table: Any, cfg: HarmonizeConfig) -> tuple[Any, dict[str, di
             layouts.setdefault(name, graph)
         fields_ = {k: v for k, v in row.items() if k in TAKE_SCHEMA.names}
         fields_.update(
-            fps=float(cfg.target_fps), joint_names=names, parents=parents, units="m", up_axis="y", layout=name
+            fps=output_fps(int(row["n_frames"]), float(row["fps"]), cfg),
+            joint_names=names,
+            parents=parents,
+            units="m",
+            up_axis="y",
+            layout=name,
         )
         for k in ("n_frames", "n_joints", "positions", "tracked"):
             fields_.pop(k)

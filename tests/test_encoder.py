@@ -28,7 +28,7 @@ def split(tmp_path_factory):
 
 def _batch(data, idx):
     items = [SkeletonDataset(data)[i] for i in idx]
-    return {k: torch.stack([it[k] for it in items]) for k in ("x", "adj", "joint_mask", "time_mask")}
+    return {k: torch.stack([it[k] for it in items]) for k in ("x", "adj", "joint_mask", "time_mask", "fps")}
 
 
 @pytest.mark.parametrize("name", ["ctrgcn", "stgcn"])
@@ -181,3 +181,24 @@ def test_layout_batches_hold_one_rig_and_repeat_per_epoch(split):
     assert e0 == list(sampler)  # same epoch, same order (resume)
     ds.set_epoch(1)
     assert list(sampler) != e0
+
+
+def test_motion_channels_are_in_real_time_through_crops(split):
+    """A take stored at a lower frame rate moves further per frame: its motion input is scaled back to
+    per-1/30 s, and a crop that stretches frames raises the item's frame rate by the same factor."""
+    _, _, train_set, _ = split
+    torch.manual_seed(0)
+    model = SkeletonEncoder({"model": "ctrgcn", **TINY}).eval()
+    seen = {}
+    model.input_bn.register_forward_pre_hook(lambda _, args: seen.__setitem__("x", args[0].clone()))
+    b = _batch(train_set, [0])
+    with torch.no_grad():
+        model(b["x"], b["adj"], b["joint_mask"], b["time_mask"], torch.tensor([30.0]))
+        at30 = seen["x"]
+        model(b["x"], b["adj"], b["joint_mask"], b["time_mask"], torch.tensor([15.0]))
+    torch.testing.assert_close(seen["x"][:, 3:], at30[:, 3:] / 2)  # motion halves
+    torch.testing.assert_close(seen["x"][:, :3], at30[:, :3])  # pose does not change
+    n_valid = int(train_set.time_mask[0].sum())
+    item = SkeletonDataset(train_set, {"crop_min": 0.5}, seed=3)[0]
+    length = round((n_valid - 1) / (float(item["fps"]) / float(train_set.fps[0]))) + 1
+    assert n_valid // 2 <= length < n_valid  # the crop kept part of the take, stretched to n_valid frames

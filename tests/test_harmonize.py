@@ -16,6 +16,7 @@ from skellm.harmonize import (
     harmonize_file,
     harmonize_motion,
     harmonize_table,
+    output_fps,
     resample,
     to_canonical,
 )
@@ -89,6 +90,20 @@ def test_fix_length_pads_by_repeating_and_downsamples_uniformly() -> None:
     down = fix_length(long, 64)[:, 0, 0]
     assert down[0] == 0 and down[-1] == 399 and np.all(np.diff(down) > 0)
     assert np.ptp(np.diff(down)) <= 1  # evenly spaced
+
+
+def test_a_long_take_keeps_real_speed_through_the_stored_frame_rate(tmp_path: Path) -> None:
+    # 5 s at 120 fps walking 1 m/s: 150 frames at 30 fps, spread over 64, so 64 frames 5 s apart in all
+    f = write_walker_bvh(tmp_path / "long.bvh", frames=601, fps=120, speed_cm_s=100.0)
+    ingest_files([f], "Z", "in.parquet", labels={f: {"emotion": "joy"}})
+    harmonize_file("in.parquet", "h/takes.parquet", "h/layouts.json", CFG)
+    table = read_takes("h/takes.parquet")
+    row = table.drop_columns(["positions"]).to_pylist()[0]
+    assert row["n_frames"] == 64 and row["fps"] == pytest.approx(30 * 63 / 150)
+    assert output_fps(601, 120.0, CFG) == row["fps"] and output_fps(90, 120.0, CFG) == 30.0
+    pos = positions_list(table)[0]
+    speed = np.linalg.norm(np.diff(pos[:, 0, [0, 2]], axis=0), axis=-1) * row["fps"]
+    np.testing.assert_allclose(speed, 1.0, rtol=1e-3)  # metres per second, as recorded
 
 
 def test_lost_kinect_joints_are_interpolated(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from skellm.encoder.tokens import MultiGranularityTokenizer, SkeletonTokens
 
 BACKBONES = {"ctrgcn": CTRGCN, "stgcn": STGCN}
 INPUTS = ("joint", "joint_motion", "pose_motion")
+MOTION_FPS = 30.0  # motion channels are displacements per 1/30 s, whatever the take's frame rate
 
 
 class SkeletonEncoder(nn.Module):
@@ -48,14 +49,22 @@ class SkeletonEncoder(nn.Module):
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / float(config.get("temperature", 0.07)))))
 
     def forward(
-        self, x: torch.Tensor, adj: torch.Tensor, joint_mask: torch.Tensor, time_mask: torch.Tensor
+        self,
+        x: torch.Tensor,
+        adj: torch.Tensor,
+        joint_mask: torch.Tensor,
+        time_mask: torch.Tensor,
+        fps: torch.Tensor | None = None,
     ) -> SkeletonTokens:
+        """``fps`` (N,): each take's frame rate; None means :data:`MOTION_FPS`."""
         if self.input != "joint":
             # positions plus frame-to-frame motion (CTR-GCN's joint and joint-motion streams, fused
             # early): tempo and jerk cues are then one layer away instead of many. pose_motion takes
             # positions relative to the root (joint 0) in every frame, so posture is not mixed with
             # where the body walked; the motion channels keep the root's travel.
             motion = torch.diff(x, dim=2, prepend=x[:, :, :1]) * time_mask[:, None, :, None].to(x.dtype)
+            if fps is not None:  # a downsampled take's frames are further apart: scale to real speed
+                motion = motion * (fps.to(x.dtype) / MOTION_FPS)[:, None, None, None]
             pose = x - x[..., :1] if self.input == "pose_motion" else x
             x = torch.cat([pose, motion], 1)
         jm = joint_mask[:, None, None, :].to(x.dtype)
