@@ -44,6 +44,7 @@ def _collate(items: list[dict]):
     out["x"], out["joint_mask"] = out["x"][..., :v], out["joint_mask"][:, :v]
     out["adj"] = out["adj"][:, :, :v, :v]
     out["label"] = torch.tensor([it["label"] for it in items])
+    out["index"] = torch.tensor([it["index"] for it in items])
     return out
 
 
@@ -57,18 +58,29 @@ def train(
     eval_fn=None,
     progress: bool = True,
     desc: str = "encoder",
+    labels: LabelSpace | None = None,
 ):
-    """Train one encoder on ``train_set``; returns (model, class_text tensor, seconds, takes seen)."""
+    """Train one encoder on ``train_set``; returns (model, class_text tensor, seconds, takes seen).
+
+    With ``labels`` and ``encoder.ce_labels: corpus`` (the default), each take's cross-entropy runs over
+    its own corpus's label set only.
+    """
     import torch
 
     from skellm import training
     from skellm.encoder import SkeletonEncoder
-    from skellm.encoder.losses import pretrain_loss
+    from skellm.encoder.losses import masked_logits, pretrain_loss
 
     if int(enc.get("threads", 0)) > 0:
         torch.set_num_threads(int(enc["threads"]))
     keep = train_set.labels >= 0
     train_set = train_set.subset(np.flatnonzero(keep))
+    ce_labels = enc.get("ce_labels", "corpus")
+    if ce_labels not in ("corpus", "all"):
+        raise ValueError(f"encoder.ce_labels must be corpus or all, not {ce_labels!r}")
+    allowed = None
+    if labels is not None and ce_labels == "corpus":
+        allowed = torch.from_numpy(np.stack([labels.corpus_mask(c) for c in train_set.corpora]))
     training.set_seed(seed)
     acc = training.make_accelerator(enc.get("device", "auto"), seed=seed)
     cfg = model_config(enc, class_text.shape[0], class_text.shape[1])
@@ -109,13 +121,14 @@ def train(
     def step(batch):
         model.train()
         tok = model(batch["x"], batch["adj"], batch["joint_mask"], batch["time_mask"], batch["fps"])
+        mask = None if allowed is None else allowed[batch["index"].cpu()].to(tok.logits.device)
         parts = pretrain_loss(
-            form, tok, batch["label"], raw.text_proj(ctext[batch["label"]]), raw.logit_scale
+            form, tok, batch["label"], raw.text_proj(ctext[batch["label"]]), raw.logit_scale, mask
         )
         acc.backward(parts["loss"])
         opt.step()
         opt.zero_grad()
-        hit = (tok.logits.argmax(1) == batch["label"]).float().mean()
+        hit = (masked_logits(tok.logits, mask).argmax(1) == batch["label"]).float().mean()
         return {k: v.item() for k, v in parts.items()} | {"acc": hit.item()}
 
     def on_epoch_end(epoch, step_no):
@@ -286,6 +299,7 @@ def run_stage(
             eval_fn,
             progress,
             desc=f"encoder[{name}]",
+            labels=labels,
         )
         seconds += secs
         seen += n

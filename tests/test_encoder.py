@@ -106,6 +106,14 @@ def test_loss_forms(split):
         ce.item() + parts["contrastive_only"]["loss"].item(), rel=1e-5
     )
     assert parts["st"]["con"].item() != pytest.approx(parts["se"]["con"].item())
+    # class_mask: each sample's CE over its own corpus's labels only, by hand with log-softmax per row
+    mask = torch.ones(6, 4, dtype=torch.bool)
+    mask[:3, 3] = False  # the first three samples' corpus has no class 3
+    mask[:3, y[:3]] = True
+    masked = pretrain_loss("ce_only", tok, y, text, model.logit_scale, mask)["ce"]
+    rows = [-torch.log_softmax(tok.logits[i][mask[i]], 0)[int(mask[i][: y[i]].sum())] for i in range(6)]
+    assert masked.item() == pytest.approx(torch.stack(rows).mean().item(), rel=1e-5)
+    assert masked.item() < ce.item()  # removing a competing class can only raise each true-class share
     with pytest.raises(ValueError, match="encoder.loss"):
         pretrain_loss("mse", tok, y, text, model.logit_scale)
 

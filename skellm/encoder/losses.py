@@ -7,6 +7,9 @@ sum to 1. L_con = 1/2 [KL(y || p_s2t) + KL(y || p_t2s)], averaged over the batch
 Forms (``encoder.loss``): ``se`` = CE + L_con(z_g); ``st`` = CE + 1/2 (L_con(spatial) + L_con(temporal))
 with each token set reduced to one vector by its masked mean; ``ce_only``; ``contrastive_only``
 (L_con(z_g) without CE, the paper's "semantic guidance only" ablation).
+``class_mask`` (N, n_classes) restricts each sample's cross-entropy to the labels its corpus uses, so
+joint training over corpora with different label sets never pits "joy" (one corpus) against "happiness"
+(another) for a take that could only ever be one of them; evaluation restricts predictions the same way.
 """
 
 from __future__ import annotations
@@ -17,6 +20,13 @@ import torch.nn.functional as F
 from skellm.encoder.tokens import SkeletonTokens, masked_mean
 
 LOSSES = ("se", "st", "ce_only", "contrastive_only")
+
+
+def masked_logits(logits: torch.Tensor, class_mask: torch.Tensor | None) -> torch.Tensor:
+    """Logits with the classes outside ``class_mask`` (same shape, bool) set to the lowest float."""
+    if class_mask is None:
+        return logits
+    return logits.masked_fill(~class_mask, torch.finfo(logits.dtype).min)
 
 
 def same_label_target(labels: torch.Tensor) -> torch.Tensor:
@@ -41,14 +51,16 @@ def pretrain_loss(
     labels: torch.Tensor,
     text: torch.Tensor,
     logit_scale: torch.Tensor,
+    class_mask: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
-    """The selected loss (``loss``) and its parts; ``text`` is (N, D) text features per sample."""
+    """The selected loss (``loss``) and its parts; ``text`` is (N, D) text features per sample,
+    ``class_mask`` (N, n_classes) bool the labels each sample may take (None: all)."""
     if form not in LOSSES:
         raise ValueError(f"encoder.loss must be one of {', '.join(LOSSES)}, not {form!r}")
     out: dict[str, torch.Tensor] = {}
     total = tokens.logits.new_zeros(())
     if form != "contrastive_only":
-        out["ce"] = F.cross_entropy(tokens.logits, labels)
+        out["ce"] = F.cross_entropy(masked_logits(tokens.logits, class_mask), labels)
         total = total + out["ce"]
     if form in ("se", "contrastive_only"):
         out["con"] = kl_contrastive(tokens.semantic, text, labels, logit_scale)
