@@ -92,8 +92,9 @@ def test_fix_length_pads_by_repeating_and_downsamples_uniformly() -> None:
     assert np.ptp(np.diff(down)) <= 1  # evenly spaced
 
 
-def test_a_long_take_keeps_real_speed_through_the_stored_frame_rate(tmp_path: Path) -> None:
+def test_a_long_take_keeps_real_speed_through_the_stored_frame_rate(tmp_path: Path, monkeypatch) -> None:
     # 5 s at 120 fps walking 1 m/s: 150 frames at 30 fps, spread over 64, so 64 frames 5 s apart in all
+    monkeypatch.chdir(tmp_path)
     f = write_walker_bvh(tmp_path / "long.bvh", frames=601, fps=120, speed_cm_s=100.0)
     ingest_files([f], "Z", "in.parquet", labels={f: {"emotion": "joy"}})
     harmonize_file("in.parquet", "h/takes.parquet", "h/layouts.json", CFG)
