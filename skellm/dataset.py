@@ -17,6 +17,7 @@ import numpy as np
 from skellm.encoder.graph import spatial_partitions
 
 DEFAULT_FPS = 30.0
+MODEL_INPUTS = ("x", "adj", "joint_mask", "time_mask", "fps")  # item keys, in SkeletonEncoder's order
 META_COLUMNS = ("take_id", "corpus", "intensity", "description", "split")
 
 
@@ -53,11 +54,7 @@ class SkeletonSet:
     adjacency: np.ndarray  # (L, 3, Jmax, Jmax) float32
     labels: np.ndarray  # (N,) int64, -1 where the label is missing or unknown
     meta: list[dict]  # per take: take_id, corpus, label, intensity, description, split
-    fps: np.ndarray | None = None  # (N,) float32 frame rate of the stored frames (None: all at 30)
-
-    def __post_init__(self) -> None:
-        if self.fps is None:
-            self.fps = np.full(len(self.labels), DEFAULT_FPS, dtype=np.float32)
+    fps: np.ndarray  # (N,) float32 frame rate of the stored frames
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -153,18 +150,12 @@ def random_rotation(rng: np.random.Generator, theta: float) -> np.ndarray:
     return (rz @ ry @ rx).astype(np.float32)
 
 
-def valid_crop_resize(x: np.ndarray, n_valid: int, p: float, start: int) -> np.ndarray:
-    """Take ``floor(p * n_valid)`` frames from ``start`` and linearly resample them to ``len(x)`` frames."""
+def valid_crop_resize(x: np.ndarray, start: int, length: int) -> np.ndarray:
+    """Take ``length`` frames from ``start`` and linearly resample them to ``len(x)`` frames."""
     from skellm.harmonize import interpolate_frames
 
-    length = crop_length(n_valid, p)
     seg = x[start : start + length]
     return interpolate_frames(seg, np.linspace(0, length - 1, x.shape[0])).astype(x.dtype, copy=False)
-
-
-def crop_length(n_valid: int, p: float) -> int:
-    """Frames a valid-interval crop keeps: ``floor(p * n_valid)``, at least 2 and at most ``n_valid``."""
-    return max(2, min(n_valid, int(np.floor(p * n_valid))))
 
 
 class SkeletonDataset:
@@ -200,10 +191,10 @@ class SkeletonDataset:
             n_valid = int(d.time_mask[i].sum())
             if crop_min < 1 and n_valid > 2:
                 p = rng.uniform(crop_min, 1.0)
-                length = crop_length(n_valid, p)
+                length = max(2, min(n_valid, int(np.floor(p * n_valid))))
                 start = int(rng.integers(0, n_valid - length + 1))
                 x = x.copy()
-                x[:n_valid] = valid_crop_resize(x[:n_valid], n_valid, p, start)
+                x[:n_valid] = valid_crop_resize(x[:n_valid], start, length)
                 fps *= (n_valid - 1) / (length - 1)
             if theta > 0:
                 x = x @ random_rotation(rng, theta).T

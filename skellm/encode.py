@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from skellm.dataset import SkeletonDataset, SkeletonSet, from_rows
+from skellm.dataset import MODEL_INPUTS, SkeletonDataset, SkeletonSet, from_rows
 from skellm.io import atomic_path, write_json
 
 TOKEN_KEYS = ("semantic", "spatial", "spatial_mask", "temporal", "temporal_mask", "logits")
@@ -57,11 +57,7 @@ def infer(model, data: SkeletonSet, batch_size: int = 32, device: str = "cpu") -
     with torch.inference_mode():
         for s in range(0, len(ds), batch_size):
             items = [ds[i] for i in range(s, min(s + batch_size, len(ds)))]
-            b = {
-                k: torch.stack([it[k] for it in items]).to(device)
-                for k in ("x", "adj", "joint_mask", "time_mask", "fps")
-            }
-            tok = model(b["x"], b["adj"], b["joint_mask"], b["time_mask"], b["fps"])
+            tok = model(*(torch.stack([it[k] for it in items]).to(device) for k in MODEL_INPUTS))
             for k in TOKEN_KEYS:
                 out[k].append(getattr(tok, k).float().cpu().numpy())
     res = {k: np.concatenate(v) for k, v in out.items()}

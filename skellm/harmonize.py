@@ -1,7 +1,7 @@
 """Harmonize takes: metres, Y up, root-centred, facing +Z, resampled, fixed length, native/canonical joints.
 
 One code path for training data and prediction: :func:`harmonize_motion` turns one take (a reader
-``Motion`` or a take-table row) into ``(positions (frames, J, 3), joint_names, parents)``.
+``Motion`` or a take-table row) into ``(positions (frames, J, 3), joint_names, parents, fps)``.
 
 Choices, following CTR-GCN's NTU preprocessing (``seq_transformation``): the origin is the root joint
 (pelvis / Hips / SpineBase) of the *first* frame, not of every frame, so the trajectory stays in the
@@ -21,7 +21,7 @@ import argparse
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -191,16 +191,24 @@ def _drop_end_sites(names: list[str], parents: list[int]) -> tuple[list[int], li
     return keep, [names[j] for j in keep], [new_index.get(parents[j], -1) for j in keep]
 
 
-def harmonize_motion(
-    take: Any, cfg: HarmonizeConfig | None = None
-) -> tuple[np.ndarray, list[str], list[int]]:
-    """One take (Motion or take-table row) -> (positions (frames, J, 3) float32 in metres, names, parents).
+class Harmonized(NamedTuple):
+    """One harmonized take: ``fps`` is the rate of its frames (:func:`output_fps`)."""
+
+    positions: np.ndarray  # (frames, J, 3) float32, metres
+    joint_names: list[str]
+    parents: list[int]
+    fps: float
+
+
+def harmonize_motion(take: Any, cfg: HarmonizeConfig | None = None) -> Harmonized:
+    """One take (Motion or take-table row) -> :class:`Harmonized` (positions, names, parents, fps).
 
     J is the take's own joint count (``native``, End Sites dropped if asked) or 19 (``canonical``).
     """
     cfg = cfg or HarmonizeConfig()
     t = _as_take(take)
     pos, names, parents = t["positions"], t["joint_names"], t["parents"]
+    fps = output_fps(pos.shape[0], t["fps"], cfg)
     if t["tracked"] is not None:
         pos = fill_gaps(pos, ~t["tracked"])
     pos = fix_length(resample(pos, t["fps"], cfg.target_fps), cfg.frames) * metres_per_unit(t["units"])
@@ -219,7 +227,7 @@ def harmonize_motion(
     root = parents.index(-1) if -1 in parents else 0
     pos = pos - (pos[:1, root : root + 1] if cfg.center == "first_frame" else pos[:, root : root + 1])
     pos = face_plus_z(pos, pairs)
-    return pos.astype(np.float32), names, parents
+    return Harmonized(pos.astype(np.float32), names, parents, fps)
 
 
 def layout_name(names: Sequence[str], parents: Sequence[int], fmt: str | None) -> str:
@@ -250,7 +258,7 @@ def harmonize_table(table: Any, cfg: HarmonizeConfig) -> tuple[Any, dict[str, di
     rows, layouts, errors = [], {}, []
     for row in tqdm(take_rows(table), desc="harmonize", unit="take", disable=None):
         try:
-            out, names, parents = harmonize_motion(row, cfg)
+            out, names, parents, fps = harmonize_motion(row, cfg)
         except ValueError as exc:
             errors.append(f"{row['take_id']} ({row['source_path']}): {exc}")
             continue
@@ -261,7 +269,7 @@ def harmonize_table(table: Any, cfg: HarmonizeConfig) -> tuple[Any, dict[str, di
             layouts.setdefault(name, graph)
         fields_ = {k: v for k, v in row.items() if k in TAKE_SCHEMA.names}
         fields_.update(
-            fps=output_fps(int(row["n_frames"]), float(row["fps"]), cfg),
+            fps=fps,
             joint_names=names,
             parents=parents,
             units="m",

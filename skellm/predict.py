@@ -225,7 +225,7 @@ class Predictor:
     # -- reading --
     def prepare(self, path: str | os.PathLike, corpus: str | None = None) -> Take:
         """Read and harmonize one file as training did. Raises ReadError (one line) when unusable."""
-        from skellm.harmonize import harmonize_motion, output_fps
+        from skellm.harmonize import harmonize_motion
         from skellm.readers import read_motion
         from skellm.readers.base import ReadError
 
@@ -252,7 +252,7 @@ class Predictor:
             "layout": motion.layout,
         }
         try:
-            out, names, parents = harmonize_motion(take, self.harmonize)
+            out, names, parents, fps = harmonize_motion(take, self.harmonize)
         except ValueError as exc:
             raise ReadError(path, f"cannot harmonize ({exc})") from None
         corpus = hint or self.graph_corpus(names, parents)
@@ -268,7 +268,7 @@ class Predictor:
             "n_joints": out.shape[1],
             "joint_names": names,
             "parents": parents,
-            "fps": output_fps(motion.n_frames, motion.fps, self.harmonize),
+            "fps": fps,
         }
         info = {"format": motion.fmt, "frames": motion.n_frames, "fps": motion.fps, "joints": motion.n_joints}
         return Take(str(path), corpus, row, info)

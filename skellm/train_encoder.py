@@ -16,7 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from skellm.dataset import LabelSpace, LayoutBatchSampler, SkeletonDataset, SkeletonSet, load_split
+from skellm.dataset import (
+    MODEL_INPUTS,
+    LabelSpace,
+    LayoutBatchSampler,
+    SkeletonDataset,
+    SkeletonSet,
+    load_split,
+)
 from skellm.io import sha256_file, write_json
 
 
@@ -40,7 +47,7 @@ def _collate(items: list[dict]):
     import torch
 
     v = max(int(it["joint_mask"].sum()) for it in items)
-    out = {k: torch.stack([it[k] for it in items]) for k in ("x", "adj", "joint_mask", "time_mask", "fps")}
+    out = {k: torch.stack([it[k] for it in items]) for k in MODEL_INPUTS}
     out["x"], out["joint_mask"] = out["x"][..., :v], out["joint_mask"][:, :v]
     out["adj"] = out["adj"][:, :, :v, :v]
     out["label"] = torch.tensor([it["label"] for it in items])
@@ -120,7 +127,7 @@ def train(
 
     def step(batch):
         model.train()
-        tok = model(batch["x"], batch["adj"], batch["joint_mask"], batch["time_mask"], batch["fps"])
+        tok = model(*(batch[k] for k in MODEL_INPUTS))
         mask = None if allowed is None else allowed[batch["index"].cpu()].to(tok.logits.device)
         parts = pretrain_loss(
             form, tok, batch["label"], raw.text_proj(ctext[batch["label"]]), raw.logit_scale, mask
@@ -183,7 +190,7 @@ def recalibrate_bn(model, data: SkeletonSet, batch_size: int, device="cpu") -> N
     with torch.no_grad():
         for s in range(0, len(ds), batch_size):
             b = _collate([ds[int(i)] for i in order[s : s + batch_size]])
-            model(*(b[k].to(device) for k in ("x", "adj", "joint_mask", "time_mask", "fps")))
+            model(*(b[k].to(device) for k in MODEL_INPUTS))
     for bn, m in zip(bns, saved, strict=True):
         bn.momentum = m
     model.eval()

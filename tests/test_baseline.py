@@ -89,7 +89,7 @@ def test_run_baseline_on_split_parquet(tmp_path):
         spec = CORPORA[corpus]
         actors = make_actors(spec, 1)
         for p in plan_corpus(spec, 3 * len(spec.emotions), 1, actors):
-            pos, names, _ = harmonize_motion(_row(simulate(p, actors[p.actor])), HarmonizeConfig())
+            pos, names, _, _ = harmonize_motion(_row(simulate(p, actors[p.actor])), HarmonizeConfig())
             rows.append(dict(corpus=corpus, emotion=p.emotion, n_frames=pos.shape[0], n_joints=pos.shape[1],
                              joint_names=names, fps=30.0, positions=pos.ravel().tolist(),
                              split="test" if p.index % 3 == 0 else "train"))  # fmt: skip

@@ -9,7 +9,7 @@ import pytest
 import torch
 from encoder_synth import make_split
 
-from skellm.dataset import LabelSpace, SkeletonDataset, load_split
+from skellm.dataset import MODEL_INPUTS, LabelSpace, SkeletonDataset, load_split
 from skellm.encoder import SkeletonEncoder
 from skellm.encoder.losses import kl_contrastive, pretrain_loss
 from skellm.train_encoder import evaluate, train
@@ -28,7 +28,7 @@ def split(tmp_path_factory):
 
 def _batch(data, idx):
     items = [SkeletonDataset(data)[i] for i in idx]
-    return {k: torch.stack([it[k] for it in items]) for k in ("x", "adj", "joint_mask", "time_mask", "fps")}
+    return {k: torch.stack([it[k] for it in items]) for k in MODEL_INPUTS}
 
 
 @pytest.mark.parametrize("name", ["ctrgcn", "stgcn"])

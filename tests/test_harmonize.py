@@ -39,7 +39,7 @@ def _hips(names: list[str], pos: np.ndarray) -> np.ndarray:
 
 
 def test_native_bvh_in_cm_becomes_metres_y_up_root_origin_facing_z(walker) -> None:
-    pos, names, parents = harmonize_motion(walker, CFG)
+    pos, names, parents, _ = harmonize_motion(walker, CFG)
     assert pos.shape == (64, walker.n_joints, 3) and pos.dtype == np.float32
     assert names == walker.joint_names and parents == walker.parents
     np.testing.assert_allclose(pos[0, 0], 0.0, atol=1e-6)  # root at the origin (first frame)
@@ -111,7 +111,7 @@ def test_lost_kinect_joints_are_interpolated(tmp_path: Path) -> None:
     lost = read_motion(write_kinect(tmp_path / "lost.txt", lost=6, seed=3))
     clean = read_motion(write_kinect(tmp_path / "clean.txt", lost=0, seed=3))
     assert (~lost.tracked).sum() == 6
-    a, names, _ = harmonize_motion(lost, CFG)
+    a, names, _, _ = harmonize_motion(lost, CFG)
     b = harmonize_motion(clean, CFG)[0]
     w = names.index("WristLeft")
     np.testing.assert_allclose(a[5:11, w], b[5:11, w], atol=0.02)  # raw lost positions were (0, 0, 0)
@@ -162,7 +162,7 @@ def test_canonical_mode_gives_one_skeleton_for_bvh_and_kinect(tmp_path: Path) ->
         read_motion(write_walker_bvh(tmp_path / "w.bvh", yaw_deg=100)),
         read_motion(write_kinect(tmp_path / "k.txt", yaw_deg=-70)),
     ):
-        pos, names, parents = harmonize_motion(motion, cfg)
+        pos, names, parents, _ = harmonize_motion(motion, cfg)
         assert (
             pos.shape == (64, 19, 3)
             and names == list(CANONICAL.joint_names)
