@@ -243,11 +243,10 @@ def _sides(spec: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
 
 # Joint maps onto CANONICAL, as data: canonical joint -> source joint names, first one present wins.
 # Shoulder/hip are the ball joints (upper arm / thigh origins), not clavicles or hip bones.
-# Mixamo and LAFAN1 share names for everything but the toe joint.
-_MIXAMO_STYLE = {
+# Mixamo, LAFAN1, Perception Neuron and CMU BVH use the same (HumanIK-style) names for the pelvis,
+# neck, head and limbs; they differ in which spine joints are spine/chest and in the toe joint.
+_HUMANIK_STYLE = {
     "pelvis": ("Hips",),
-    "spine": ("Spine1",),
-    "chest": ("Spine2",),
     "neck": ("Neck",),
     "head": ("Head",),
     "{s}_shoulder": ("{s}Arm",),
@@ -257,6 +256,11 @@ _MIXAMO_STYLE = {
     "{s}_knee": ("{s}Leg",),
     "{s}_ankle": ("{s}Foot",),
 }
+
+
+def _humanik(spine: str, chest: str, *foot: str) -> dict[str, tuple[str, ...]]:
+    """A HumanIK-style rig's map: the shared names plus its spine, chest and toe joint(s)."""
+    return _sides({**_HUMANIK_STYLE, "spine": (spine,), "chest": (chest,), "{s}_foot": foot})
 
 
 JOINT_MAPS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -276,23 +280,8 @@ JOINT_MAPS: dict[str, dict[str, tuple[str, ...]]] = {
             "{s}_foot": ("{s}Toe",),
         }
     ),
-    "perception_neuron": _sides(
-        {
-            "pelvis": ("Hips",),
-            "spine": ("Spine1",),
-            "chest": ("Spine3",),
-            "neck": ("Neck",),
-            "head": ("Head",),
-            "{s}_shoulder": ("{s}Arm",),
-            "{s}_elbow": ("{s}ForeArm",),
-            "{s}_wrist": ("{s}Hand",),
-            "{s}_hip": ("{s}UpLeg",),
-            "{s}_knee": ("{s}Leg",),
-            "{s}_ankle": ("{s}Foot",),
-            # Perception Neuron has no toe joint: the foot's End Site is the toe tip.
-            "{s}_foot": ("{s}Foot_End", "{s}Foot"),
-        }
-    ),
+    # Perception Neuron has no toe joint: the foot's End Site is the toe tip.
+    "perception_neuron": _humanik("Spine1", "Spine3", "{s}Foot_End", "{s}Foot"),
     "kinect_v2": _sides(
         {
             "pelvis": ("SpineBase",),
@@ -309,22 +298,7 @@ JOINT_MAPS: dict[str, dict[str, tuple[str, ...]]] = {
             "{s}_foot": ("Foot{s}",),
         }
     ),
-    "cmu_bvh": _sides(
-        {
-            "pelvis": ("Hips",),
-            "spine": ("Spine",),
-            "chest": ("Spine1",),
-            "neck": ("Neck",),
-            "head": ("Head",),
-            "{s}_shoulder": ("{s}Arm",),
-            "{s}_elbow": ("{s}ForeArm",),
-            "{s}_wrist": ("{s}Hand",),
-            "{s}_hip": ("{s}UpLeg",),
-            "{s}_knee": ("{s}Leg",),
-            "{s}_ankle": ("{s}Foot",),
-            "{s}_foot": ("{s}ToeBase",),
-        }
-    ),
+    "cmu_bvh": _humanik("Spine", "Spine1", "{s}ToeBase"),
     "cmu_asf": _sides(
         {
             "pelvis": ("root",),
@@ -341,8 +315,8 @@ JOINT_MAPS: dict[str, dict[str, tuple[str, ...]]] = {
             "{s}_foot": ("{low}toes",),
         }
     ),
-    "mixamo": _sides({**_MIXAMO_STYLE, "{s}_foot": ("{s}ToeBase",)}),
-    "lafan1": _sides({**_MIXAMO_STYLE, "{s}_foot": ("{s}Toe",)}),
+    "mixamo": _humanik("Spine1", "Spine2", "{s}ToeBase"),
+    "lafan1": _humanik("Spine1", "Spine2", "{s}Toe"),
     "canonical": {n: (n,) for n in CANONICAL.joint_names},
 }
 # The BVH variants share their base rig's map (End Sites are extra joints the maps do not need).
