@@ -175,7 +175,7 @@ def run_stage(position: int, params: dict[str, Any], root: str | Path = ".") -> 
         lora=lora,
         seed=int(params.get("seed", 0)),
         init_dir=root / "models" / STAGES[1] if position == 2 else None,
-        ckpt_dir=root / "checkpoints" / name,
+        ckpt_dir=root / lora.get("checkpoint_dir", ".cache/skellm/lora") / name,
         curves_path=root / "metrics" / "curves" / f"{name}.csv",
     )
     write_json(root / "metrics" / f"{name}.json", summary)

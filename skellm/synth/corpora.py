@@ -62,7 +62,7 @@ CORPORA: dict[str, CorpusSpec] = {
 }  # fmt: skip
 SIZES: dict[str, dict[str, int]] = {
     "tiny": {"A": 24, "B": 21, "C": 21},
-    "default": {"A": 250, "B": 210, "C": 140},
+    "default": {"A": 500, "B": 420, "C": 280},
     "paper": {"A": 8206, "B": 1402, "C": 560},
 }
 
