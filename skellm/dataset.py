@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -150,6 +151,42 @@ def random_rotation(rng: np.random.Generator, theta: float) -> np.ndarray:
     return (rz @ ry @ rx).astype(np.float32)
 
 
+# (pattern, replacement) in order of precedence: canonical l_/r_, Left/Right anywhere in the name
+# (Xsens, Perception Neuron, Mixamo, Kinect's ShoulderLeft), CMU's LHipJoint/RThumb
+_SIDES = (
+    (re.compile(r"^l_"), "r_"),
+    (re.compile(r"^r_"), "l_"),
+    (re.compile("Left"), "Right"),
+    (re.compile("Right"), "Left"),
+    (re.compile(r"^L(?=[A-Z])"), "R"),
+    (re.compile(r"^R(?=[A-Z])"), "L"),
+)
+
+
+def _mirror_name(name: str) -> str:
+    for pattern, side in _SIDES:
+        if pattern.search(name):
+            return pattern.sub(side, name, count=1)
+    return name
+
+
+def mirror_permutation(joint_names: tuple[str, ...] | list[str]) -> np.ndarray:
+    """Index of each joint's left/right counterpart (itself on the midline), from the joint names.
+
+    A joint whose mirrored name is absent maps to itself.
+    """
+    index = {n: i for i, n in enumerate(joint_names)}
+    return np.array([index.get(_mirror_name(n), i) for i, n in enumerate(joint_names)], dtype=np.int64)
+
+
+def mirror(x: np.ndarray, perm: np.ndarray) -> np.ndarray:
+    """Left-right mirror of (T, V, 3) positions in the harmonized frame (Y up, facing +Z: X is lateral)."""
+    out = x.copy()
+    out[:, : len(perm)] = x[:, perm]
+    out[..., 0] *= -1
+    return out
+
+
 def valid_crop_resize(x: np.ndarray, start: int, length: int) -> np.ndarray:
     """Take ``length`` frames from ``start`` and linearly resample them to ``len(x)`` frames."""
     from skellm.harmonize import interpolate_frames
@@ -162,8 +199,9 @@ class SkeletonDataset:
     """torch Dataset over a SkeletonSet; augmentation seeded by (seed, epoch, index) so runs resume exactly.
 
     augment: {"rotate": theta radians (0 = off), "crop_min": lowest kept fraction p of the valid frames
-    (1 = off)}. Items are dicts: x (3, T, V), adj (3, V, V), joint_mask (V,), time_mask (T,), fps (the
-    frame rate of x after any crop-and-resize, so motion stays in real time), label, index.
+    (1 = off), "mirror": probability of a left-right mirror (0 = off)}. Items are dicts: x (3, T, V),
+    adj (3, V, V), joint_mask (V,), time_mask (T,), fps (the frame rate of x after any crop-and-resize,
+    so motion stays in real time), label, index.
     """
 
     def __init__(self, data: SkeletonSet, augment: dict | None = None, seed: int = 0):
@@ -171,6 +209,7 @@ class SkeletonDataset:
         self.augment = augment or {}
         self.seed = seed
         self.epoch = 0
+        self.mirrors = [mirror_permutation(names) for names, _ in data.layouts]
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -186,7 +225,8 @@ class SkeletonDataset:
         fps = float(d.fps[i])
         theta = float(self.augment.get("rotate", 0.0))
         crop_min = float(self.augment.get("crop_min", 1.0))
-        if theta > 0 or crop_min < 1:
+        flip = float(self.augment.get("mirror", 0.0))
+        if theta > 0 or crop_min < 1 or flip > 0:
             rng = np.random.default_rng([self.seed, self.epoch, i])
             n_valid = int(d.time_mask[i].sum())
             if crop_min < 1 and n_valid > 2:
@@ -198,6 +238,8 @@ class SkeletonDataset:
                 fps *= (n_valid - 1) / (length - 1)
             if theta > 0:
                 x = x @ random_rotation(rng, theta).T
+            if flip > 0 and rng.random() < flip:
+                x = mirror(x, self.mirrors[d.layout[i]])
         return {
             "x": torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1), dtype=np.float32)),
             "adj": torch.from_numpy(d.adjacency[d.layout[i]]),

@@ -1,4 +1,5 @@
-"""Encoder: token shapes and masks for mixed rigs, the KL contrastive loss by hand, training, resume."""
+"""Encoder: token shapes and masks for mixed rigs, the KL contrastive loss by hand, training, resume,
+augmentation (crops in real time, left-right mirror)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import pytest
 import torch
 from encoder_synth import make_split
 
-from skellm.dataset import MODEL_INPUTS, LabelSpace, SkeletonDataset, load_split
+from skellm.dataset import MODEL_INPUTS, LabelSpace, SkeletonDataset, load_split, mirror_permutation
 from skellm.encoder import SkeletonEncoder
 from skellm.encoder.losses import kl_contrastive, pretrain_loss
+from skellm.layouts import CANONICAL, CMU_BVH, KINECT_V2, MIXAMO, PERCEPTION_NEURON, XSENS_BVH
 from skellm.train_encoder import evaluate, train
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -210,3 +212,42 @@ def test_motion_channels_are_in_real_time_through_crops(split):
     item = SkeletonDataset(train_set, {"crop_min": 0.5}, seed=3)[0]
     length = round((n_valid - 1) / (float(item["fps"]) / float(train_set.fps[0]))) + 1
     assert n_valid // 2 <= length < n_valid  # the crop kept part of the take, stretched to n_valid frames
+
+
+@pytest.mark.parametrize(
+    ("layout", "prefix", "pair", "midline"),
+    [
+        (CANONICAL, "", ("l_wrist", "r_wrist"), "head"),
+        (XSENS_BVH, "", ("LeftHand", "RightHand"), "L5"),
+        (PERCEPTION_NEURON, "", ("LeftHandThumb1", "RightHandThumb1"), "Spine3"),
+        (KINECT_V2, "", ("HandTipLeft", "HandTipRight"), "SpineShoulder"),
+        (CMU_BVH, "", ("LHipJoint", "RHipJoint"), "LowerBack"),
+        (MIXAMO, "mixamorig:", ("LeftForeArm", "RightForeArm"), "Spine2"),
+    ],
+)
+def test_mirror_pairs_left_and_right_joints_of_every_rig(layout, prefix, pair, midline):
+    names = [prefix + n for n in layout.joint_names]
+    perm = mirror_permutation(names)
+    assert (perm[perm] == np.arange(len(perm))).all()  # an involution
+    a, b = names.index(prefix + pair[0]), names.index(prefix + pair[1])
+    assert perm[a] == b and perm[b] == a
+    assert perm[names.index(prefix + midline)] == names.index(prefix + midline) and perm[0] == 0
+    assert (perm != np.arange(len(perm))).sum() >= 8  # both arms and legs at least
+
+
+def test_mirrored_take_swaps_sides_and_negates_the_lateral_axis(split):
+    _, _, train_set, _ = split
+    i = int(np.flatnonzero(train_set.corpora == "C")[0])
+    names = train_set.layouts[train_set.layout[i]][0]
+    plain = SkeletonDataset(train_set)[i]["x"].numpy()  # (3, T, V)
+    flipped = SkeletonDataset(train_set, {"mirror": 1.0})[i]["x"].numpy()
+    left, right = names.index("WristLeft"), names.index("WristRight")
+    np.testing.assert_allclose(flipped[0, :, left], -plain[0, :, right])  # X is lateral: negated
+    np.testing.assert_allclose(flipped[1:, :, left], plain[1:, :, right])  # height and depth kept
+    assert not np.allclose(flipped, plain)
+    never = SkeletonDataset(train_set, {"crop_min": 0.9}, seed=1)
+    half = SkeletonDataset(train_set, {"crop_min": 0.9, "mirror": 0.5}, seed=1)
+    flips = [
+        np.allclose(half[k]["x"][0].sum(), -never[k]["x"][0].sum(), atol=1e-3) for k in range(len(train_set))
+    ]
+    assert 0.2 < np.mean(flips) < 0.8  # about half the takes mirrored, the crop unchanged
