@@ -209,7 +209,11 @@ class SkeletonDataset:
         self.augment = augment or {}
         self.seed = seed
         self.epoch = 0
-        self.mirrors = [mirror_permutation(names) for names, _ in data.layouts]
+        self.mirrors = (  # pairings only where used: inference and BN recalibration never mirror
+            [mirror_permutation(names) for names, _ in data.layouts]
+            if float(self.augment.get("mirror", 0.0)) > 0
+            else []
+        )
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
