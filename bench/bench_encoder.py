@@ -110,8 +110,8 @@ def bench_one(cfg: dict, joints: int, batch: int, steps: int, compile_: bool) ->
 def main(argv: list[str] | None = None) -> int:
     import torch
 
+    from skellm.encoder.train import model_config
     from skellm.io import load_params, write_json
-    from skellm.train_encoder import model_config
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=2)

@@ -20,8 +20,8 @@ import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 
+from skellm.data.table import read_takes, rows_to_table, take_row, write_takes
 from skellm.io import write_json
-from skellm.table import read_takes, rows_to_table, take_row, write_takes
 
 
 def make_table(n_takes: int, frames: int, joints: int, seed: int = 0):

@@ -53,7 +53,7 @@ def _files(repo: Path, n: int, real: bool) -> list[str]:
 
 def cold(repo: Path, files: list[str], batch: int) -> dict[str, float]:
     """One new `skellm predict` process: seconds to its first result line and to exit."""
-    cmd = [sys.executable, "-m", "skellm.cli", "predict", "--json", "--batch-size", str(batch), *files]
+    cmd = [sys.executable, "-m", "skellm.apps.cli", "predict", "--json", "--batch-size", str(batch), *files]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first = proc.stdout.readline()
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from skellm.predict import Predictor, repo_artefacts
+    from skellm.apps.predict import Predictor, repo_artefacts
 
     torch.set_num_threads(args.threads)
     os.environ["OMP_NUM_THREADS"] = str(args.threads)  # the cold subprocesses

@@ -22,9 +22,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from skellm.apps.render import _Painter, as_motion, render_animation  # noqa: E402
 from skellm.io import write_json  # noqa: E402
 from skellm.layouts import KINECT_V2  # noqa: E402
-from skellm.render import _Painter, as_motion, render_animation  # noqa: E402
 
 
 def _take(t: int) -> np.ndarray:

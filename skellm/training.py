@@ -11,7 +11,7 @@ Resume is exact: a checkpoint holds model, optimizer, scheduler and RNG states (
 the epoch). The shuffle order of an epoch depends only on ``(seed, epoch)`` (accelerate's seedable
 sampler), global RNGs are reseeded from ``(seed, step)`` before every step (dropout), and data
 augmentation should be seeded per ``(seed, epoch, index)`` (see
-:class:`skellm.dataset.SkeletonDataset`), so a run killed anywhere and resumed ends with the same
+:class:`skellm.encoder.dataset.SkeletonDataset`), so a run killed anywhere and resumed ends with the same
 weights and metrics as an uninterrupted one.
 """
 

@@ -1,6 +1,6 @@
 """baseline stage: hand-crafted features + simple classifier on data/split -> metrics/baseline.json."""
 
-from skellm.baseline import run_baseline
+from skellm.eval.baseline import run_baseline
 from skellm.io import load_params, write_json
 
 

@@ -1,6 +1,6 @@
 """DVC stage: data/validated/takes.parquet -> data/harmonized/takes.parquet + layouts.json."""
 
-from skellm.harmonize import HarmonizeConfig, harmonize_file
+from skellm.data.harmonize import HarmonizeConfig, harmonize_file
 from skellm.io import load_params
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 import sys
 
-from skellm.ingest import ingest_corpus
+from skellm.data.ingest import ingest_corpus
 from skellm.io import load_params
 from skellm.readers.base import ReadError
 

@@ -1,7 +1,7 @@
 """pretrain_encoder stage: GCN encoder trained against text -> models/encoder, metrics/encoder.json."""
 
+from skellm.encoder.train import run_stage
 from skellm.io import load_params
-from skellm.train_encoder import run_stage
 
 if __name__ == "__main__":
     m = run_stage(load_params())

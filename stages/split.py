@@ -1,7 +1,7 @@
 """DVC stage: data/harmonized/takes.parquet -> data/split/{train,test}.parquet + labels.json."""
 
+from skellm.data.split import SplitConfig, split_file
 from skellm.io import load_params
-from skellm.split import SplitConfig, split_file
 
 if __name__ == "__main__":
     cfg = SplitConfig.from_params(load_params())

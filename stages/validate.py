@@ -2,8 +2,8 @@
 
 import sys
 
+from skellm.data.validate import validate_stage
 from skellm.io import load_params
-from skellm.schema import validate_stage
 
 if __name__ == "__main__":
     sys.exit(validate_stage(load_params(), "data/ingested", "data/validated", "metrics/data.json"))

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from skellm.baseline import evaluate, run_baseline
-from skellm.features import FEATURE_NAMES, motion_features
-from skellm.harmonize import HarmonizeConfig, harmonize_motion
+from skellm.data.harmonize import HarmonizeConfig, harmonize_motion
+from skellm.eval.baseline import evaluate, run_baseline
+from skellm.eval.hand_features import FEATURE_NAMES, motion_features
 from skellm.layouts import CANONICAL, KINECT_V2
 from skellm.synth.corpora import CORPORA, make_actors, plan_corpus, simulate
 

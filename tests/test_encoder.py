@@ -10,11 +10,11 @@ import pytest
 import torch
 from encoder_synth import make_split
 
-from skellm.dataset import MODEL_INPUTS, LabelSpace, SkeletonDataset, load_split, mirror_permutation
 from skellm.encoder import SkeletonEncoder
+from skellm.encoder.dataset import MODEL_INPUTS, LabelSpace, SkeletonDataset, load_split, mirror_permutation
 from skellm.encoder.losses import kl_contrastive, pretrain_loss
+from skellm.encoder.train import evaluate, train
 from skellm.layouts import CANONICAL, CMU_BVH, KINECT_V2, MIXAMO, PERCEPTION_NEURON, XSENS_BVH
-from skellm.train_encoder import evaluate, train
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -180,7 +180,7 @@ def test_training_learns_and_resumes_exactly(split, tmp_path):
 
 
 def test_layout_batches_hold_one_rig_and_repeat_per_epoch(split):
-    from skellm.dataset import LayoutBatchSampler
+    from skellm.encoder.dataset import LayoutBatchSampler
 
     _, _, train_set, _ = split
     ds = SkeletonDataset(train_set)

@@ -10,7 +10,9 @@ import pytest
 from encoder_synth import make_split
 from safetensors.numpy import load_file
 
-from skellm import encode, text, train_encoder
+from skellm.encoder import infer as encode
+from skellm.encoder import train as train_encoder
+from skellm.text import features as text
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from tinymodels import make_tiny_repo, run_cli, sample_files
 
-from skellm.cli import main
+from skellm.apps.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,7 @@ def test_existing_folder_force_and_atomic_failure(repo, tmp_path, monkeypatch, c
     assert rc == 1 and err.count("\n") == 1 and str(out) in err and "--force" in err
     assert (out / "keep.txt").exists()
 
-    import skellm.export as export
+    import skellm.apps.export as export
 
     def boom(*a, **k):
         raise OSError(28, "No space left on device", "README.md")
@@ -136,7 +136,7 @@ def test_help_shows_example(capsys):
 
 
 def test_model_card_for_recorded_data():
-    from skellm.export import model_card
+    from skellm.apps.export import model_card
 
     settings = {"labels": {"classes": ["a", "b"], "corpora": {"X": ["a", "b"]}}, "harmonize": {}}
     card = model_card({"data": {"source": "files"}}, settings, {}, {"llm": "linked", "llm_path": "/m"})

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from datafix import write_kinect, write_walker_bvh
 
-from skellm.harmonize import (
+from skellm.data.harmonize import (
     HarmonizeConfig,
     fix_length,
     harmonize_file,
@@ -20,10 +20,10 @@ from skellm.harmonize import (
     resample,
     to_canonical,
 )
-from skellm.ingest import ingest_files
+from skellm.data.ingest import ingest_files
+from skellm.data.table import positions_list, read_takes
 from skellm.layouts import CANONICAL, JOINT_MAPS, LAYOUTS, canonical_indices
 from skellm.readers import read_motion
-from skellm.table import positions_list, read_takes
 
 CFG = HarmonizeConfig()
 

@@ -10,10 +10,10 @@ import pyarrow.parquet as pq
 import pytest
 from datafix import write_kinect, write_walker_bvh
 
-from skellm.cli import main as cli_main
-from skellm.ingest import ingest_corpus
+from skellm.apps.cli import main as cli_main
+from skellm.data.ingest import ingest_corpus
+from skellm.data.table import positions_list, read_quarantine, read_takes, tracked_list
 from skellm.readers import read_motion
-from skellm.table import positions_list, read_quarantine, read_takes, tracked_list
 
 LABELS = ["joy", "anger", "sadness"]
 

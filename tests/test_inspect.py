@@ -14,7 +14,7 @@ FIX = Path(__file__).parent / "fixtures"
 
 def _inspect(*args):
     return subprocess.run(
-        [sys.executable, "-m", "skellm.cli", "inspect", *map(str, args)],
+        [sys.executable, "-m", "skellm.apps.cli", "inspect", *map(str, args)],
         capture_output=True,
         text=True,
         timeout=60,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from skellm.labels import load_labels
+from skellm.data.labels import load_labels
 from skellm.readers.base import ReadError
 
 REGEX = r"(?P<subject>S\d+)_(?P<action>[a-z]+(?:_[a-z]+)*)_(?P<emotion>[a-z]+)_T\d+"

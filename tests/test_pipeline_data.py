@@ -9,7 +9,7 @@ import pytest
 import yaml
 from pipeline_repo import REPO, dvc, make_repo
 
-from skellm.table import read_quarantine, read_takes
+from skellm.data.table import read_quarantine, read_takes
 
 pytestmark = pytest.mark.slow
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from pipeline_repo import REPO, commit_all, dvc, make_repo
 
+from skellm.data.table import read_takes
 from skellm.io import load_params
-from skellm.table import read_takes
 
 RANK, EXP_RANK = 4, 8
 # every knob that shortens the run; threads 1 because 2 threads on the shared 2-core box ran ~6x slower

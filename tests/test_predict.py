@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from tinymodels import LABEL_SETS, make_tiny_repo, run_cli, sample_files
 
-from skellm.cli import main
+from skellm.apps.cli import main
 
 
 @pytest.fixture(scope="session")
@@ -26,7 +26,7 @@ def _files(repo) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def predictor(repo):
-    from skellm.predict import Predictor, repo_artefacts
+    from skellm.apps.predict import Predictor, repo_artefacts
 
     return Predictor(repo_artefacts(repo))
 
@@ -108,9 +108,9 @@ def test_help_shows_example(capsys):
 
 def test_preprocessing_is_the_pipelines(repo, predictor, tmp_path):
     """A file through predict's preparation equals the same file through ingest then harmonize."""
-    from skellm.harmonize import HarmonizeConfig, harmonize_table
-    from skellm.ingest import ingest_files
-    from skellm.table import positions_list, read_takes
+    from skellm.data.harmonize import HarmonizeConfig, harmonize_table
+    from skellm.data.ingest import ingest_files
+    from skellm.data.table import positions_list, read_takes
 
     f = _files(repo)["kinect"]  # has NotTracked wrist frames: exercises the gap filling
     ingest_files([f], "C", tmp_path / "C.parquet", read_opts={"fps": 30.0})

@@ -11,10 +11,8 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from skellm.cli import main
-from skellm.layouts import KINECT_V2, XSENS23
-from skellm.readers.base import Motion
-from skellm.render import (
+from skellm.apps.cli import main
+from skellm.apps.render import (
     DEFAULT_FPS,
     as_motion,
     frame_plan,
@@ -22,6 +20,8 @@ from skellm.render import (
     render_frames,
     render_grid,
 )
+from skellm.layouts import KINECT_V2, XSENS23
+from skellm.readers.base import Motion
 
 # Rest poses in metres, Y up, facing +Z (the body's left along +X).
 _XSENS_REST = {

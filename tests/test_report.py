@@ -19,11 +19,11 @@ import pytest
 import yaml
 from datafix import kinect_positions
 
-from skellm.cli import main
+from skellm.apps.cli import main
+from skellm.apps.report import MISSING, declared_outputs, format_number
+from skellm.data.table import rows_to_table, take_row, write_takes
 from skellm.io import write_json
 from skellm.layouts import KINECT_V2
-from skellm.report import MISSING, declared_outputs, format_number
-from skellm.table import rows_to_table, take_row, write_takes
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(
@@ -89,10 +89,10 @@ def _predict(rng: np.random.Generator, y: list[str], labels: list[str], p_right:
 def _make_repo(root: Path, source: str = "synth") -> dict:
     """A repo with params.yaml, dvc.yaml, a test split of real takes, and the metrics/plots files the
     pipeline writes, in their real formats. Returns the accuracies the page must show."""
-    from skellm.baseline import evaluate as baseline_evaluate
+    from skellm.data.table import read_quarantine, write_quarantine
+    from skellm.data.validate import data_metrics
+    from skellm.eval.baseline import evaluate as baseline_evaluate
     from skellm.eval.evaluate import recognition_metrics
-    from skellm.schema import data_metrics
-    from skellm.table import read_quarantine, write_quarantine
     from skellm.training import CurveLogger
 
     rng = np.random.default_rng(7)
@@ -428,7 +428,7 @@ plots:
         ("metrics/plots/cm.json", "actual", "predicted", "confusion"),
     ]
     # ${key} entries resolve to every corpus's file that exists
-    from skellm.report import expand
+    from skellm.apps.report import expand
 
     for c in ("A", "B"):
         write_json(tmp_path / f"metrics/ingest/{c}.json", {"takes": 1})

@@ -11,10 +11,10 @@ import pyarrow as pa
 import pytest
 from datafix import write_kinect, write_walker_bvh
 
-from skellm.cli import main as cli_main
-from skellm.ingest import ingest_corpus
-from skellm.schema import TableError, ValidateConfig, validate_stage, validate_takes
-from skellm.table import conform, read_quarantine, read_takes, write_takes
+from skellm.apps.cli import main as cli_main
+from skellm.data.ingest import ingest_corpus
+from skellm.data.table import conform, read_quarantine, read_takes, write_takes
+from skellm.data.validate import TableError, ValidateConfig, validate_stage, validate_takes
 
 LABELS = {"X": ["joy", "anger"], "Y": ["sadness"]}
 CFG = ValidateConfig(label_sets=LABELS, min_height_m=1.0, max_height_m=2.3)

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from skellm.cli import main as cli_main
-from skellm.split import SplitConfig, split_file, split_mask
-from skellm.table import read_takes, rows_to_table, take_row, write_takes
+from skellm.apps.cli import main as cli_main
+from skellm.data.split import SplitConfig, split_file, split_mask
+from skellm.data.table import read_takes, rows_to_table, take_row, write_takes
 
 LABELS = {
     "A": ["joy", "anger", "fear", "shame"],

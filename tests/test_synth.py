@@ -98,7 +98,7 @@ def test_every_file_parses_with_the_real_readers(raw):
 
 
 def test_labels_load_through_the_pipeline_label_sources(raw):
-    from skellm.labels import load_labels
+    from skellm.data.labels import load_labels
 
     params = load_params(ROOT / "params.yaml")
     for corpus in ("A", "B", "C"):

@@ -1,4 +1,4 @@
-"""skellm.table read helpers on real Parquet take tables written by write_takes."""
+"""skellm.data.table read helpers on real Parquet take tables written by write_takes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from skellm.table import (
+from skellm.data.table import (
     max_joints,
     positions_list,
     read_takes,

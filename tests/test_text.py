@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from skellm import text
+from skellm.text import features as text
 
 
 def test_minilm_features_separate_labels_and_cache_per_prompt(tmp_path):

@@ -94,7 +94,7 @@ def sample_files(folder: Path) -> dict[str, Path]:
 
 def run_cli(argv: list, monkeypatch, capsys, cwd: Path) -> tuple[int, str, str]:
     """Run ``skellm ARGV`` in-process from ``cwd``: (exit status, stdout, stderr)."""
-    from skellm.cli import main
+    from skellm.apps.cli import main
 
     monkeypatch.chdir(cwd)
     rc = main([str(a) for a in argv])
@@ -175,9 +175,9 @@ def _params() -> dict:
 
 def _harmonized_rows(files: dict[str, Path], params: dict, ingested: Path) -> tuple[list[dict], dict]:
     """Take-table rows (harmonized as the pipeline does) for corpus A and C training takes."""
-    from skellm.harmonize import HarmonizeConfig, harmonize_table
-    from skellm.ingest import ingest_files, read_options
-    from skellm.table import concat_takes, read_takes
+    from skellm.data.harmonize import HarmonizeConfig, harmonize_table
+    from skellm.data.ingest import ingest_files, read_options
+    from skellm.data.table import concat_takes, read_takes
 
     cfg = HarmonizeConfig.from_params(params["harmonize"])
     tables, layouts = [], {}
@@ -198,12 +198,12 @@ def make_tiny_repo(root: Path, llm_dir: Path, samples: Path) -> Path:
     import torch
     import yaml
 
-    from skellm.encode import save_encoder
+    from skellm.data.table import write_takes
     from skellm.encoder import SkeletonEncoder
+    from skellm.encoder.infer import save_encoder
+    from skellm.encoder.train import model_config
     from skellm.io import write_json
     from skellm.llm.model import load_base, new_model, save_trained
-    from skellm.table import write_takes
-    from skellm.train_encoder import model_config
 
     params = _params()
     root.mkdir(parents=True, exist_ok=True)

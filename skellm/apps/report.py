@@ -12,7 +12,6 @@ the header says the numbers come from the synthetic corpus.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import csv
 import datetime as _dt
@@ -26,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-EXAMPLE = "skellm report -o metrics/report.html   # then open it in a browser"
 MISSING = "not produced yet (run dvc repro)"
 DEFAULT_OUT = "metrics/report.html"
 
@@ -401,7 +399,7 @@ def pick_examples(rows: Sequence[Mapping[str, Any]], n: int) -> list[Mapping[str
 def _take_rows(repo: Path, take_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     import pyarrow.compute as pc
 
-    from skellm.table import read_takes
+    from skellm.data.table import read_takes
 
     found: dict[str, dict[str, Any]] = {}
     for rel in _TAKE_TABLES:
@@ -417,7 +415,7 @@ def _take_rows(repo: Path, take_ids: Sequence[str]) -> dict[str, dict[str, Any]]
 def _render_strip(row: Mapping[str, Any], keyframes: int = 4, size: int = 180) -> bytes | None:
     """Key frames of a take side by side as PNG bytes, or None when the renderer is not available."""
     try:
-        from skellm.render import render_frames
+        from skellm.apps.render import render_frames
     except ImportError:
         return None
     import imageio.v3 as iio
@@ -661,20 +659,3 @@ def build_report(repo: str | Path = ".", out: str | Path | None = None, examples
     write_text(out, page)
     out.chmod(0o644)  # a page to open and share: not the private mode of the temp file
     return out
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-o", "--out", help=f"HTML file to write (default: REPO/{DEFAULT_OUT})")
-    parser.add_argument("--repo", default=".", help="the DVC repo whose dvc.yaml, metrics/ and plots to read")
-    parser.add_argument("--examples", type=int, default=6, help="example explanations to show (default 6)")
-
-
-def run(args: argparse.Namespace) -> int:
-    import sys
-
-    repo = Path(args.repo)
-    if not repo.is_dir():
-        print(f"skellm report: {repo}: no such folder", file=sys.stderr)
-        return 2
-    print(build_report(repo, args.out, args.examples))
-    return 0

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from skellm.dataset import (
+from skellm.encoder.dataset import (
     MODEL_INPUTS,
     LabelSpace,
     LayoutBatchSampler,
@@ -198,7 +198,7 @@ def recalibrate_bn(model, data: SkeletonSet, batch_size: int, device="cpu") -> N
 
 def evaluate(model, class_text, data: SkeletonSet, labels: LabelSpace, topk: int = 3) -> dict[str, Any]:
     """Per-corpus accuracy (predictions restricted to the corpus's labels), top-k, zero-shot, confusion."""
-    from skellm.encode import infer, zero_shot_scores
+    from skellm.encoder.infer import infer, zero_shot_scores
 
     tok = infer(model, data)
     zs = zero_shot_scores(model, tok["semantic"], class_text)
@@ -251,8 +251,8 @@ def run_stage(
     progress: bool = True,
 ) -> dict[str, Any]:
     """pretrain_encoder stage: train (joint or separate), evaluate on the test split, write metrics."""
-    from skellm.table import max_joints
-    from skellm.text import load_class_text
+    from skellm.data.table import max_joints
+    from skellm.text.features import load_class_text
 
     enc = params.get("encoder", {})
     seed = int(params.get("seed", 0))
@@ -310,7 +310,7 @@ def run_stage(
         )
         seconds += secs
         seen += n
-        from skellm.encode import save_encoder
+        from skellm.encoder.infer import save_encoder
 
         save_encoder(
             out / name,

@@ -10,19 +10,19 @@ import argparse
 import importlib
 import sys
 
-# name -> (module, one-line help). Modules import heavy libraries only inside run().
-COMMANDS: dict[str, tuple[str, str]] = {
-    "inspect": ("skellm.readers.inspect_cmd", "describe one mocap file and any problems in it"),
-    "ingest": ("skellm.ingest", "raw mocap files to a take-table Parquet (+ quarantine)"),
-    "validate": ("skellm.schema", "check a take table against the schema"),
-    "harmonize": ("skellm.harmonize", "metres, Y up, root-centred, 64 frames, native/canonical joints"),
-    "split": ("skellm.split", "random 4:1, by subject, or leave-one-corpus-out"),
-    "synth": ("skellm.synth.cli", "write the synthetic emotional-mocap corpora as raw files"),
-    "baseline": ("skellm.baseline", "hand-crafted motion features + simple classifier"),
-    "render": ("skellm.render_cmd", "3D stick-figure GIF/MP4 of a mocap file, or a contact sheet PNG"),
-    "report": ("skellm.report", "one self-contained HTML page of the metrics, plots and examples"),
-    "predict": ("skellm.predict_cmd", "label, per-label probabilities and explanation of mocap files"),
-    "export": ("skellm.export", "the trained model as one folder with a model card, for predict --model"),
+# name -> one-line help; the command's module is skellm.apps.commands.<name>, imported only when used.
+COMMANDS: dict[str, str] = {
+    "inspect": "describe one mocap file and any problems in it",
+    "ingest": "raw mocap files to a take-table Parquet (+ quarantine)",
+    "validate": "check a take table against the schema",
+    "harmonize": "metres, Y up, root-centred, 64 frames, native/canonical joints",
+    "split": "random 4:1, by subject, or leave-one-corpus-out",
+    "synth": "write the synthetic emotional-mocap corpora as raw files",
+    "baseline": "hand-crafted motion features + simple classifier",
+    "render": "3D stick-figure GIF/MP4 of a mocap file, or a contact sheet PNG",
+    "report": "one self-contained HTML page of the metrics, plots and examples",
+    "predict": "label, per-label probabilities and explanation of mocap files",
+    "export": "the trained model as one folder with a model card, for predict --model",
 }
 
 
@@ -38,11 +38,11 @@ def _build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version="skellm 0.1.0")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (modname, helptext) in COMMANDS.items():
+    for name, helptext in COMMANDS.items():
         if name != only:
             sub.add_parser(name, help=helptext, add_help=False)
             continue
-        mod = importlib.import_module(modname)
+        mod = importlib.import_module(f"skellm.apps.commands.{name}")
         example = getattr(mod, "EXAMPLE", "")
         p = sub.add_parser(
             name,

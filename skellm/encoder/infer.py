@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from skellm.dataset import MODEL_INPUTS, SkeletonDataset, SkeletonSet, from_rows
+from skellm.encoder.dataset import MODEL_INPUTS, SkeletonDataset, SkeletonSet, from_rows
 from skellm.io import atomic_path, write_json
 
 TOKEN_KEYS = ("semantic", "spatial", "spatial_mask", "temporal", "temporal_mask", "logits")
@@ -129,8 +129,8 @@ def run_stage(params: dict[str, Any], split_dir: str = "data/split", out_dir: st
     Each take is encoded by the model its corpus was trained with (``index.json``); all splits share
     one Jmax so the token tensors line up.
     """
-    from skellm.dataset import LabelSpace, load_split
-    from skellm.table import max_joints
+    from skellm.data.table import max_joints
+    from skellm.encoder.dataset import LabelSpace, load_split
 
     model_root = Path(params.get("encoder", {}).get("out", "models/encoder"))
     index = json.loads((model_root / "index.json").read_text())

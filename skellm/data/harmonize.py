@@ -17,7 +17,6 @@ the harmonized table stores it as ``fps`` so speeds computed downstream stay in 
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -25,10 +24,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from skellm.body import fill_gaps, metres_per_unit
+from skellm.data.body import fill_gaps, metres_per_unit
 from skellm.layouts import CANONICAL, LAYOUTS, canonical_indices, match_layout
-
-EXAMPLE = "skellm harmonize data/validated/takes.parquet -o harmonized.parquet --joints canonical"
 
 _SIDE_WORDS = {"l": ("left", "l_"), "r": ("right", "r_")}
 
@@ -160,7 +157,7 @@ def face_plus_z(positions: np.ndarray, pairs: Sequence[tuple[int, int]]) -> np.n
 def _as_take(take: Any) -> dict[str, Any]:
     """Normalise a reader Motion or a take-table row (dict) to the fields harmonisation needs."""
     if isinstance(take, Mapping):
-        from skellm.table import row_positions
+        from skellm.data.table import row_positions
 
         pos = row_positions(take, np.float64)
         trk = take.get("tracked")
@@ -253,7 +250,7 @@ def harmonize_table(table: Any, cfg: HarmonizeConfig) -> tuple[Any, dict[str, di
     """
     from tqdm import tqdm
 
-    from skellm.table import TAKE_SCHEMA, rows_to_table, take_row, take_rows
+    from skellm.data.table import TAKE_SCHEMA, rows_to_table, take_row, take_rows
 
     rows, layouts, errors = [], {}, []
     for row in tqdm(take_rows(table), desc="harmonize", unit="take", disable=None):
@@ -284,37 +281,10 @@ def harmonize_table(table: Any, cfg: HarmonizeConfig) -> tuple[Any, dict[str, di
     return rows_to_table(rows), dict(sorted(layouts.items()))
 
 
-# ---- command line --------------------------------------------------------------------------------
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("table", help="validated take table (.parquet)")
-    parser.add_argument("-o", "--out", required=True, help="harmonized take table (.parquet)")
-    parser.add_argument("--layouts", help="layouts JSON (default: beside OUT as layouts.json)")
-    parser.add_argument("--joints", choices=["native", "canonical"], default="native")
-    parser.add_argument("--target-fps", type=float, default=30.0)
-    parser.add_argument("--frames", type=int, default=64)
-    parser.add_argument("--drop-end-sites", action="store_true")
-    parser.add_argument("--center", choices=["first_frame", "every_frame"], default="first_frame")
-
-
-def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    cfg = HarmonizeConfig(args.target_fps, args.frames, args.joints, args.drop_end_sites, args.center)
-    layouts = args.layouts or str(Path(args.out).with_name("layouts.json"))
-    n = harmonize_file(args.table, args.out, layouts, cfg)
-    print(
-        f"harmonize: {n} takes -> {args.out} "
-        f"({cfg.joints} joints, {cfg.frames} frames at {cfg.target_fps} fps)"
-    )
-    return 0
-
-
 def harmonize_file(src: str, out: str, layouts_path: str, cfg: HarmonizeConfig) -> int:
     """Harmonize the take table ``src`` into ``out`` and write the layouts JSON. Returns the take count."""
+    from skellm.data.table import read_takes, write_takes
     from skellm.io import write_json
-    from skellm.table import read_takes, write_takes
 
     table, layouts = harmonize_table(read_takes(src), cfg)
     write_takes(table, out)

@@ -9,7 +9,6 @@ False and are filled by interpolation over time so the table holds finite values
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections import Counter
@@ -21,10 +20,7 @@ from typing import Any
 
 import numpy as np
 
-EXAMPLE = "skellm ingest data/raw/B --corpus B --label-set happiness sadness neutral -o B.parquet"
-
 LABEL_FIELDS = ("subject", "emotion", "action", "intensity", "description")
-_EXCLUDED_PATTERNS = ("*.csv", "*.json", "*.yaml", "*.md")
 
 
 @dataclass
@@ -134,7 +130,7 @@ def ingest_files(
     ``labels`` maps a file (path, name or stem) to label fields; ``label_set`` (if given) is the
     corpus's allowed values of ``label_field``. ``root`` anchors take ids (``<corpus>/<relative path>``).
     """
-    from skellm.table import quarantine_path, rows_to_table, take_row, write_quarantine, write_takes
+    from skellm.data.table import quarantine_path, rows_to_table, take_row, write_quarantine, write_takes
 
     labels = labels or {}
     allowed = set(label_set) if label_set else None
@@ -187,7 +183,7 @@ def ingest_files(
                 names = ", ".join(motion.joint_names[j] for j in never[:3])
                 reject("missing_joint", f"{src}: joint(s) {names} have no finite position in any frame")
                 continue
-            from skellm.body import fill_gaps
+            from skellm.data.body import fill_gaps
 
             pos = fill_gaps(pos, lost)
             tracked = ~lost if tracked is None else tracked & ~lost
@@ -258,61 +254,9 @@ def read_options(cfg: Mapping[str, Any]) -> dict[str, Any]:
 def load_corpus_labels(
     files: Sequence[Path], root: Path, sources: Sequence[Mapping[str, Any]]
 ) -> dict[Any, dict[str, Any]]:
-    """Labels per file from the corpus's label sources (skellm.labels); none when no sources."""
+    """Labels per file from the corpus's label sources (skellm.data.labels); none when no sources."""
     if not sources:
         return {}
-    from skellm.labels import load_labels
+    from skellm.data.labels import load_labels
 
     return load_labels(list(files), root, list(sources))
-
-
-# ---- command line --------------------------------------------------------------------------------
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("src", nargs="+", help="raw files or folders (folders are searched recursively)")
-    parser.add_argument("-o", "--out", required=True, help="output take table (.parquet)")
-    parser.add_argument("--corpus", default="user", help="corpus name for take ids (default: user)")
-    parser.add_argument("--label-field", default="emotion")
-    parser.add_argument("--label-set", nargs="*", help="allowed labels (others are quarantined)")
-    parser.add_argument("--regex", help="file-name regex with named groups (subject, emotion, ...)")
-    parser.add_argument("--labels-csv", help="CSV keyed by file name (column 'filename')")
-    parser.add_argument("--fps", type=float, help="frame rate for formats that do not store one")
-    parser.add_argument("--workers", type=int, default=2)
-
-
-def run(args: argparse.Namespace) -> int:
-    files: list[Path] = []
-    roots = [Path(s) for s in args.src]
-    for src in roots:
-        if src.is_dir():
-            files += [
-                p for p in find_files(src, ["**/*"]) if not any(p.match(pat) for pat in _EXCLUDED_PATTERNS)
-            ]
-        elif src.exists():
-            files.append(src)
-        else:
-            print(f"skellm ingest: error: {src}: no such file or folder", file=sys.stderr)
-            return 2
-    sources: list[dict[str, Any]] = []
-    if args.regex:
-        sources.append({"kind": "regex", "pattern": args.regex})
-    if args.labels_csv:
-        sources.append({"kind": "csv", "path": args.labels_csv})
-    root = roots[0] if len(roots) == 1 and roots[0].is_dir() else None
-    labels = load_corpus_labels(files, root or Path("."), sources)
-    result = ingest_files(
-        files,
-        args.corpus,
-        args.out,
-        root=root,
-        labels=labels,
-        label_field=args.label_field,
-        label_set=args.label_set,
-        read_opts={"fps": args.fps} if args.fps else {},
-        workers=args.workers,
-    )
-    print(result.summary(args.corpus))
-    for q in result.quarantine:
-        print(f"  quarantined: {q['reason']}")
-    return 0

@@ -49,7 +49,7 @@ def format_result(r: dict) -> str:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from skellm.predict import ArtefactError, Predictor, exported_artefacts, repo_artefacts
+    from skellm.apps.predict import ArtefactError, Predictor, exported_artefacts, repo_artefacts
 
     if args.batch_size < 1:
         print("skellm predict: error: --batch-size must be at least 1", file=sys.stderr)

@@ -12,15 +12,12 @@
 
 from __future__ import annotations
 
-import argparse
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
-
-EXAMPLE = "skellm split data/harmonized/takes.parquet -o data/split --method subject --seed 0"
 
 METHODS = ("random", "subject", "leave_one_corpus_out")
 _SUBJECT_CANDIDATES = 400
@@ -148,8 +145,8 @@ def split_file(src: str, out_dir: str, cfg: SplitConfig) -> tuple[int, int]:
 
     import pyarrow as pa
 
+    from skellm.data.table import read_takes, write_takes
     from skellm.io import write_json
-    from skellm.table import read_takes, write_takes
 
     table = read_takes(src)
     test = split_mask(table, cfg)
@@ -161,23 +158,3 @@ def split_file(src: str, out_dir: str, cfg: SplitConfig) -> tuple[int, int]:
     write_takes(table.filter(pa.array(test)), out / "test.parquet")
     write_json(out / "labels.json", labels_json(table, cfg.label_field))
     return int((~test).sum()), int(test.sum())
-
-
-# ---- command line --------------------------------------------------------------------------------
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("table", help="harmonized take table (.parquet)")
-    parser.add_argument("-o", "--out", required=True, help="output folder (train/test.parquet, labels.json)")
-    parser.add_argument("--method", choices=METHODS, default="random")
-    parser.add_argument("--test-fraction", type=float, default=0.2)
-    parser.add_argument("--holdout-corpus")
-    parser.add_argument("--label-field", default="emotion")
-    parser.add_argument("--seed", type=int, default=0)
-
-
-def run(args: argparse.Namespace) -> int:
-    cfg = SplitConfig(args.method, args.test_fraction, args.holdout_corpus, args.label_field, args.seed)
-    n_train, n_test = split_file(args.table, args.out, cfg)
-    print(f"split ({cfg.method}, seed {cfg.seed}): {n_train} train, {n_test} test -> {args.out}")
-    return 0

@@ -7,7 +7,7 @@ data/split/labels.json) or from a folder written by ``skellm export`` (:func:`ex
 give the same :class:`Artefacts`, so both predict through one code path.
 
 Each file is read by :func:`skellm.readers.read_motion` with the corpus's reader options and harmonized
-by :func:`skellm.harmonize.harmonize_motion`, the functions the pipeline's ingest and harmonize stages
+by :func:`skellm.data.harmonize.harmonize_motion`, the functions the pipeline's ingest and harmonize stages
 use. Its corpus is ``corpus=`` when given, else the corpus whose data folder holds it (repo only), else
 the corpus whose training takes have exactly its (harmonized) skeleton; an unknown corpus is scored over
 the union of classes with the joint encoder. Recognition is closed-set label scoring (never an Error);
@@ -62,7 +62,7 @@ def _read_json(path: Path, hint: str) -> Any:
 
 def corpus_layouts(split_table: str | os.PathLike) -> dict[str, list[str]]:
     """{corpus: sorted harmonized layout names} of the takes in a split table."""
-    from skellm.table import read_takes
+    from skellm.data.table import read_takes
 
     t = read_takes(split_table, ["corpus", "layout"]).to_pylist()
     out: dict[str, set[str]] = {}
@@ -74,7 +74,7 @@ def corpus_layouts(split_table: str | os.PathLike) -> dict[str, list[str]]:
 
 def repo_settings(root: str | os.PathLike = ".", params: dict[str, Any] | None = None) -> dict[str, Any]:
     """Prediction settings of a DVC repo: harmonize params, label sets, layouts, reader options."""
-    from skellm.ingest import read_options
+    from skellm.data.ingest import read_options
     from skellm.io import load_params
 
     root = Path(root)
@@ -157,8 +157,8 @@ class Predictor:
     """Loads the artefacts once; :meth:`predict_files` then labels and explains any number of takes."""
 
     def __init__(self, artefacts: Artefacts, device: str = "cpu"):
-        from skellm.encode import load_encoder
-        from skellm.harmonize import HarmonizeConfig
+        from skellm.data.harmonize import HarmonizeConfig
+        from skellm.encoder.infer import load_encoder
         from skellm.llm.model import load_trained
 
         self.artefacts = artefacts
@@ -225,7 +225,7 @@ class Predictor:
     # -- reading --
     def prepare(self, path: str | os.PathLike, corpus: str | None = None) -> Take:
         """Read and harmonize one file as training did. Raises ReadError (one line) when unusable."""
-        from skellm.harmonize import harmonize_motion
+        from skellm.data.harmonize import harmonize_motion
         from skellm.readers import read_motion
         from skellm.readers.base import ReadError
 
@@ -281,8 +281,8 @@ class Predictor:
     # -- the models --
     def encode(self, takes: Sequence[Take], batch_size: int = 16) -> list[dict[str, np.ndarray]]:
         """Encoder tokens of each take (spatial tokens trimmed to the take's own joints)."""
-        from skellm.dataset import from_rows
-        from skellm.encode import infer
+        from skellm.encoder.dataset import from_rows
+        from skellm.encoder.infer import infer
 
         out: list[dict[str, np.ndarray] | None] = [None] * len(takes)
         groups: dict[str, list[int]] = {}

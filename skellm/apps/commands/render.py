@@ -19,7 +19,7 @@ EXAMPLE = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from skellm.render import DEFAULT_KEYFRAMES, DEFAULT_MAX_FRAMES, DEFAULT_SIZE, GRID_CELL
+    from skellm.apps.render import DEFAULT_KEYFRAMES, DEFAULT_MAX_FRAMES, DEFAULT_SIZE, GRID_CELL
 
     parser.description = __doc__
     parser.add_argument("files", nargs="+", metavar="FILE", help="mocap file(s) in any format skellm reads")
@@ -46,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from skellm.render import DEFAULT_SIZE, GRID_CELL, render_animation, render_grid
+    from skellm.apps.render import DEFAULT_SIZE, GRID_CELL, render_animation, render_grid
 
     out = Path(args.out)
     want = (".png",) if args.grid else (".gif", ".mp4")

@@ -7,7 +7,6 @@ corpus, then scores each corpus's test takes with predictions restricted to that
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -15,14 +14,12 @@ from typing import Any
 
 import numpy as np
 
-EXAMPLE = "skellm baseline data/split -o metrics/baseline.json"
-
 
 def take_features(row: Mapping[str, Any]) -> np.ndarray:
     """Features of one take-table row (positions flat, any declared rig, metres, Y up)."""
-    from skellm.features import motion_features
-    from skellm.harmonize import to_canonical
-    from skellm.table import row_positions
+    from skellm.data.harmonize import to_canonical
+    from skellm.data.table import row_positions
+    from skellm.eval.hand_features import motion_features
 
     pos = row_positions(row, np.float64)
     return motion_features(to_canonical(pos, list(row["joint_names"]), row.get("layout")), float(row["fps"]))
@@ -32,7 +29,7 @@ def table_features(path: str | Path, label_field: str) -> tuple[np.ndarray, np.n
     """(features (N, F), labels (N,), corpus (N,)) of every take in a split Parquet."""
     from tqdm import tqdm
 
-    from skellm.table import read_takes, take_rows
+    from skellm.data.table import read_takes, take_rows
 
     cols = ["corpus", label_field, "n_frames", "n_joints", "joint_names", "fps", "positions"]
     table = read_takes(path)
@@ -96,21 +93,3 @@ def run_baseline(split_dir: str | Path, kind: str = "logistic", seed: int = 0) -
     x_tr, y_tr, _ = table_features(split_dir / "train.parquet", field)
     x_te, y_te, c_te = table_features(split_dir / "test.parquet", field)
     return evaluate(x_tr, y_tr, x_te, y_te, c_te, info["corpora"], kind, seed)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("split_dir", help="folder with train.parquet, test.parquet and labels.json")
-    parser.add_argument("-o", "--out", help="write the metrics JSON here (default: print only)")
-    parser.add_argument("--classifier", default="logistic", choices=["logistic", "random_forest"])
-    parser.add_argument("--seed", type=int, default=0)
-
-
-def run(args: argparse.Namespace) -> int:
-    from skellm.io import write_json
-
-    metrics = run_baseline(args.split_dir, args.classifier, args.seed)
-    for corpus, m in metrics.items():
-        print(f"{corpus}: accuracy {m['accuracy']:.3f} (chance {m['chance']:.3f}, {m['n_test']} test takes)")
-    if args.out:
-        write_json(args.out, metrics)
-    return 0

@@ -83,7 +83,7 @@ def from_rows(
     rows: list[dict], classes: list[str], label_field: str, n_max: int | None = None
 ) -> SkeletonSet:
     """Build a SkeletonSet from take-table rows (dicts with positions flat, n_frames, joint_names...)."""
-    from skellm.table import row_positions
+    from skellm.data.table import row_positions
 
     if not rows:
         raise ValueError("no takes to encode")
@@ -128,7 +128,7 @@ def load_split(
     path: str | os.PathLike, labels: LabelSpace, n_max: int | None = None, corpora: list[str] | None = None
 ) -> SkeletonSet:
     """Read ``data/split/<split>.parquet`` (docs/contracts.md) into a SkeletonSet."""
-    from skellm.table import read_takes, take_rows
+    from skellm.data.table import read_takes, take_rows
 
     cols = ["positions", "n_frames", "n_joints", "joint_names", "parents", "fps", labels.field, *META_COLUMNS]
     table = read_takes(path)
@@ -189,7 +189,7 @@ def mirror(x: np.ndarray, perm: np.ndarray) -> np.ndarray:
 
 def valid_crop_resize(x: np.ndarray, start: int, length: int) -> np.ndarray:
     """Take ``length`` frames from ``start`` and linearly resample them to ``len(x)`` frames."""
-    from skellm.harmonize import interpolate_frames
+    from skellm.data.harmonize import interpolate_frames
 
     seg = x[start : start + length]
     return interpolate_frames(seg, np.linspace(0, length - 1, x.shape[0])).astype(x.dtype, copy=False)

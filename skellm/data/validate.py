@@ -7,15 +7,12 @@ take's fault: they raise :class:`TableError`.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
-EXAMPLE = "skellm validate data/ingested/B.parquet --label-set B=happiness,sadness,neutral"
 
 
 class TableError(Exception):
@@ -34,7 +31,7 @@ class ValidateConfig:
 
 def _heights(df: Any) -> np.ndarray:
     """Estimated height (m) per row; NaN where the row's shape is inconsistent."""
-    from skellm.body import estimate_height_m
+    from skellm.data.body import estimate_height_m
 
     out = np.full(df.height, np.nan)
     for i, (pos, nf, nj, units, up, tracked) in enumerate(
@@ -73,8 +70,8 @@ def take_schema(cfg: ValidateConfig, heights: np.ndarray | None = None):
     import pandera.polars as pa
     import polars as pl
 
+    from skellm.data.table import TAKE_SCHEMA
     from skellm.readers.units import UNIT_SCALE
-    from skellm.table import TAKE_SCHEMA
 
     UNITS = [*UNIT_SCALE, "unknown"]
 
@@ -230,56 +227,6 @@ def config_from_params(params: Mapping[str, Any]) -> ValidateConfig:
     )
 
 
-# ---- command line --------------------------------------------------------------------------------
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("table", help="take table (.parquet)")
-    parser.add_argument(
-        "--label-set",
-        action="append",
-        metavar="CORPUS=A,B,...",
-        help="allowed labels of a corpus (repeatable); default: params.yaml data.corpora, if present",
-    )
-    parser.add_argument("--params", default="params.yaml", help="params file for bounds and label sets")
-    parser.add_argument("--label-field", default=None)
-    parser.add_argument(
-        "-o", "--out", help="write the valid rows here and the rest to OUT.quarantine.parquet"
-    )
-
-
-def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from skellm.io import load_params
-    from skellm.table import quarantine_path, read_takes, write_quarantine, write_takes
-
-    params = load_params(args.params) if Path(args.params).exists() else {}
-    cfg = config_from_params(params)
-    if args.label_set:
-        sets = {}
-        for spec in args.label_set:
-            corpus, _, labels = spec.partition("=")
-            sets[corpus] = [x for x in labels.split(",") if x]
-        cfg = ValidateConfig(sets, cfg.label_field, cfg.min_height_m, cfg.max_height_m)
-    if args.label_field:
-        cfg = ValidateConfig(cfg.label_sets, args.label_field, cfg.min_height_m, cfg.max_height_m)
-    try:
-        table = read_takes(args.table)
-        valid, failures = validate_takes(table, cfg)
-    except (OSError, TableError) as exc:
-        print(f"skellm validate: error: {args.table}: {exc}", file=sys.stderr)
-        return 1
-    for f in failures:
-        print(f["reason"], file=sys.stderr)
-    print(f"{args.table}: {valid.num_rows} valid, {len(failures)} failed of {table.num_rows} takes")
-    if args.out:
-        write_takes(valid, args.out)
-        write_quarantine(failures, quarantine_path(args.out))
-        return 0
-    return 1 if failures else 0
-
-
 def data_metrics(takes: Any, quarantine: Any) -> dict[str, Any]:
     """metrics/data.json: takes per corpus and quarantined files per corpus and kind."""
     from collections import Counter
@@ -306,8 +253,7 @@ def validate_stage(params: Mapping[str, Any], ingested: str, out_dir: str, metri
 
     import pyarrow as pyarrow
 
-    from skellm.io import write_json
-    from skellm.table import (
+    from skellm.data.table import (
         QUARANTINE_SCHEMA,
         concat_takes,
         quarantine_path,
@@ -316,6 +262,7 @@ def validate_stage(params: Mapping[str, Any], ingested: str, out_dir: str, metri
         write_quarantine,
         write_takes,
     )
+    from skellm.io import write_json
 
     paths = sorted(p for p in Path(ingested).glob("*.parquet") if not p.name.endswith(".quarantine.parquet"))
     if not paths:

@@ -104,7 +104,7 @@ def as_motion(
 
 
 def _motion_from_row(row: Mapping[str, Any]) -> Motion:
-    from skellm.table import row_positions
+    from skellm.data.table import row_positions
 
     pos = row_positions(row)
     tracked = row.get("tracked")

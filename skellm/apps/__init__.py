@@ -1,0 +1,1 @@
+"""The user-facing layer: the ``skellm`` command, predict, render, report, export."""

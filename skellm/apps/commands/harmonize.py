@@ -1,0 +1,33 @@
+"""``skellm harmonize``: metres, Y up, root-centred, fixed frames, native or canonical joints."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from skellm.data.harmonize import HarmonizeConfig, harmonize_file
+
+EXAMPLE = "skellm harmonize data/validated/takes.parquet -o harmonized.parquet --joints canonical"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("table", help="validated take table (.parquet)")
+    parser.add_argument("-o", "--out", required=True, help="harmonized take table (.parquet)")
+    parser.add_argument("--layouts", help="layouts JSON (default: beside OUT as layouts.json)")
+    parser.add_argument("--joints", choices=["native", "canonical"], default="native")
+    parser.add_argument("--target-fps", type=float, default=30.0)
+    parser.add_argument("--frames", type=int, default=64)
+    parser.add_argument("--drop-end-sites", action="store_true")
+    parser.add_argument("--center", choices=["first_frame", "every_frame"], default="first_frame")
+
+
+def run(args: argparse.Namespace) -> int:
+
+    cfg = HarmonizeConfig(args.target_fps, args.frames, args.joints, args.drop_end_sites, args.center)
+    layouts = args.layouts or str(Path(args.out).with_name("layouts.json"))
+    n = harmonize_file(args.table, args.out, layouts, cfg)
+    print(
+        f"harmonize: {n} takes -> {args.out} "
+        f"({cfg.joints} joints, {cfg.frames} frames at {cfg.target_fps} fps)"
+    )
+    return 0

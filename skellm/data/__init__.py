@@ -1,0 +1,1 @@
+"""Takes as data: label sources, ingest, the take table, validation, harmonisation, splits."""
