@@ -1,0 +1,422 @@
+"""One typed, frozen view of params.yaml: a dataclass per section whose field defaults are the shipped values.
+
+:func:`load_config` reads params.yaml (with DVC's YAML 1.2 booleans), fills missing keys with the defaults and
+rejects unknown keys and wrong types with a one-line :class:`ConfigError`. YAML lists are tuples here;
+:meth:`Config.to_dict` gives plain dicts/lists back. :data:`PATHS` names the fixed stage files of dvc.yaml.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import difflib
+import os
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from skellm.io import load_params
+
+
+class ConfigError(ValueError):
+    """A params file that does not fit :class:`Config` (unknown key, wrong type); the message is one line."""
+
+
+def _one_of(key: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{key} must be one of {', '.join(choices)}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    """``data.synth``: the embedded synthetic corpora (used when ``data.source`` is ``synth``)."""
+
+    size: str | dict[str, int] = "default"  # tiny (66) | default (500/420/280) | paper | {A: n, B: n, C: n}
+    out: str = "data/raw"
+    workers: int = 2  # parallel generator processes (same files whatever the count)
+    describe_fraction: float = 0.4  # share of takes with a free-text description of their body cues
+    mvnx_fraction: float = 0.15  # share of corpus A takes written as Xsens MVNX instead of BVH
+
+
+@dataclass(frozen=True)
+class CorpusConfig:
+    """``data.corpora.<name>``. ``labels`` entries are free-form label sources (``kind`` regex | csv | folder,
+    each with its own keys; not checked here); ``read`` holds extra reader options."""
+
+    root: str
+    patterns: tuple[str, ...] = ("**/*",)
+    label_field: str = "emotion"
+    label_set: tuple[str, ...] = ()  # empty: any label accepted
+    labels: tuple[dict[str, Any], ...] = ()
+    fps: float | None = None  # frame rate for formats that store none
+    read: dict[str, Any] | None = None
+
+
+def default_corpora() -> dict[str, CorpusConfig]:
+    """The shipped corpora A (Emilya-like), B (KDAE-like) and C (EGBM-like), as in params.yaml."""
+    seven = ("happiness", "sadness", "neutral", "anger", "disgust", "fear", "surprise")
+    return {
+        "A": CorpusConfig(
+            root="data/raw/A",
+            patterns=("**/*.bvh", "**/*.mvnx"),
+            label_set=("neutral", "joy", "anger", "panic", "fear", "anxiety", "sadness", "shame"),
+            labels=(
+                {
+                    "kind": "regex",
+                    "pattern": r"(?P<subject>S\d+)_(?P<action>[a-z]+(?:_[a-z]+)*)_(?P<emotion>[a-z]+)_T\d+",
+                },
+                {"kind": "csv", "path": "data/raw/A/annotations.csv"},
+            ),
+        ),
+        "B": CorpusConfig(
+            root="data/raw/B",
+            patterns=("**/*.bvh",),
+            label_set=seven,
+            labels=(
+                {
+                    "kind": "csv",
+                    "path": "data/raw/B/file-info.csv",
+                    "columns": {"filename": "filename", "emotion": "emotion", "subject": "actor_ID"},
+                },
+                {"kind": "csv", "path": "data/raw/B/annotations.csv"},
+            ),
+        ),
+        "C": CorpusConfig(
+            root="data/raw/C",
+            patterns=("**/*.txt",),
+            fps=30.0,
+            label_set=seven,
+            labels=(
+                {"kind": "folder", "field": "emotion"},
+                {"kind": "csv", "path": "data/raw/C/annotations.csv"},
+            ),
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    source: str = "synth"  # synth: generate data/raw | files: ingest corpora.*.root as they are
+    synth: SynthConfig = field(default_factory=SynthConfig)
+    workers: int = 2  # parallel reader processes in ingest
+    corpora: dict[str, CorpusConfig] = field(default_factory=default_corpora)
+
+
+@dataclass(frozen=True)
+class ValidateConfig:
+    on_error: str = "quarantine"  # quarantine | fail
+    min_height_m: float = 1.0
+    max_height_m: float = 2.3
+
+
+@dataclass(frozen=True)
+class HarmonizeConfig:
+    target_fps: float = 30.0
+    frames: int = 64
+    joints: str = "canonical"  # canonical (19 shared joints) | native (each rig's joints, padded + masked)
+    drop_end_sites: bool = False
+    center: str = "first_frame"  # first_frame (origin at the first frame's root) | every_frame
+
+    def __post_init__(self) -> None:
+        _one_of("harmonize.joints", self.joints, ("native", "canonical"))
+        _one_of("harmonize.center", self.center, ("first_frame", "every_frame"))
+        if self.target_fps <= 0 or self.frames < 1:
+            raise ConfigError("harmonize.target_fps must be > 0 and harmonize.frames >= 1")
+
+
+SPLIT_METHODS = ("random", "subject", "leave_one_corpus_out")
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    method: str = "random"  # random (paper 4:1) | subject | leave_one_corpus_out
+    test_fraction: float = 0.2
+    holdout_corpus: str | None = "C"  # for leave_one_corpus_out
+    label_field: str = "emotion"  # stratify on and list classes of this field
+
+    def __post_init__(self) -> None:
+        _one_of("split.method", self.method, SPLIT_METHODS)
+        if not 0 < self.test_fraction < 1:
+            raise ConfigError(f"split.test_fraction must be in (0, 1), got {self.test_fraction}")
+
+
+@dataclass(frozen=True)
+class BaselineConfig:
+    classifier: str = "logistic"  # logistic | random_forest
+
+
+@dataclass(frozen=True)
+class TextConfig:
+    backend: str = "minilm"  # minilm (all-MiniLM-L6-v2, 384-d, packaged) | open_clip (ViT-L/14, 768-d)
+    open_clip_model: str = "ViT-L-14"
+    open_clip_checkpoint: str | None = None  # local .pt/.safetensors path (never downloaded)
+    open_clip_config: str | None = None  # optional model-config JSON for custom open_clip architectures
+    templates: tuple[str, ...] = (
+        "This is a {label} person.",
+        "A person moving with {label}.",
+        "The body shows {label}.",
+    )
+    cache_dir: str = ".cache/skellm/text"  # per-prompt features keyed by encoder identity + prompt hash
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """``encoder.augment``: training-time augmentation (the defaults keep it off but for the crop)."""
+
+    rotate: float = 0.0  # random rotation about x, y, z in radians (0: off)
+    mirror: float = 0.0  # probability of a left-right mirror
+    crop_min: float = 0.8  # random crop keeps p in [crop_min, 1] of the valid frames, resized (1: off)
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """``encoder``: the skeleton GCN pretrained against the text features (CPU-sized defaults)."""
+
+    model: str = "ctrgcn"  # ctrgcn | stgcn
+    input: str = "pose_motion"  # joint | joint_motion | pose_motion
+    base_channels: int = 32
+    stage_blocks: tuple[int, ...] = (1, 1, 1)  # blocks at widths 1x/2x/4x base (CTR-GCN: 4, 3, 3)
+    token_dim: int = 768  # skeleton token width (paper: the CLIP text width)
+    dropout: float = 0.0
+    temperature: float = 0.07  # initial contrastive temperature (learnable)
+    loss: str = "se"  # se | st | ce_only | contrastive_only
+    ce_labels: str = "corpus"  # corpus (CE over the take's own corpus labels) | all
+    training: str = "joint"  # joint (one model, all corpora) | separate (one per corpus)
+    epochs: int = 40
+    warmup_epochs: float = 2.0  # linear warm-up, then LR /10 at 50%, 75%, 87.5% of training
+    batch_size: int = 16
+    lr: float = 0.025
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 0.0004
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    batch_by_layout: bool = False  # one rig per batch (faster in native mode, lower accuracy)
+    bn_recalibrate: bool = True  # recompute BatchNorm statistics with the final weights
+    topk: int = 3
+    eval_every: int = 5  # epochs between test evaluations on the curve (0: never)
+    log_every: int = 5  # steps between curve rows
+    ckpt_every_steps: int = 50  # plus one at each epoch end; resume is automatic
+    checkpoint_dir: str = ".cache/skellm/encoder"  # deleted after a completed run unless keep_checkpoints
+    keep_checkpoints: bool = False
+    device: str = "auto"  # auto | cpu | cuda
+    threads: int = 1  # torch CPU threads (0: torch default)
+    out: str = "models/encoder"
+
+    def __post_init__(self) -> None:
+        _one_of("encoder.ce_labels", self.ce_labels, ("corpus", "all"))
+        _one_of("encoder.training", self.training, ("joint", "separate"))
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    path: str | None = None  # local HF causal-LM folder; None: the packaged SmolLM2-135M-Instruct
+    out: str = "models/llm"
+    projector: str = "linear"  # linear (paper) | mlp
+    tokens: str = "semantic"  # semantic | spatiotemporal | both
+    dtype: str = "float32"  # float32 on CPU; bfloat16 for a 7B model on GPUs
+
+
+@dataclass(frozen=True)
+class LoraStepsConfig:
+    """``lora.describe`` / ``lora.recognize``: one LoRA training stage (defaults: describe's)."""
+
+    steps: int = 30
+    batch_size: int = 8
+    lr: float = 3.0e-4
+    projector_lr: float = 1.0e-3
+    warmup_steps: int = 4
+    rehearse: float = 0.0  # share of the other task's examples mixed in
+
+
+@dataclass(frozen=True)
+class LoraConfig:
+    rank: int = 64
+    alpha: int = 16
+    dropout: float = 0.05
+    target_modules: tuple[str, ...] = ("q_proj", "v_proj")
+    order: str = "DR"  # DR: lora_describe trains description, lora_recognize recognition; RD swaps
+    answer_format: str = "A"  # A "[label]" | B "This is a/an [label] person." | C long sentence
+    holdout_labels: tuple[str, ...] = ()  # labels kept out of LoRA training, scored zero-shot in evaluate
+    device: str = "auto"  # auto | cpu | cuda
+    mixed_precision: str = "no"  # no | bf16 | fp16
+    threads: int = 2
+    checkpoint_every: int = 20
+    checkpoint_dir: str = ".cache/skellm/lora"  # per-stage subfolder, deleted once the stage finishes
+    max_grad_norm: float = 1.0
+    describe: LoraStepsConfig = field(default_factory=LoraStepsConfig)
+    recognize: LoraStepsConfig = field(
+        default_factory=lambda: LoraStepsConfig(steps=160, warmup_steps=10, rehearse=0.3)
+    )
+    log_every: int = 1  # steps between curve rows
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    batch_size: int = 16
+    max_new_tokens: int = 8
+    describe_max_new_tokens: int = 40
+    max_describe: int = 40  # test takes with a reference description to generate for
+    threads: int = 2
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole params.yaml. ``Config()`` is the shipped file."""
+
+    seed: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
+    validate: ValidateConfig = field(default_factory=ValidateConfig)
+    harmonize: HarmonizeConfig = field(default_factory=HarmonizeConfig)
+    split: SplitConfig = field(default_factory=SplitConfig)
+    baseline: BaselineConfig = field(default_factory=BaselineConfig)
+    text: TextConfig = field(default_factory=TextConfig)
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    llm: LLMConfig = field(default_factory=LLMConfig)
+    lora: LoraConfig = field(default_factory=LoraConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dicts/lists (tuples become lists), e.g. to write into metrics JSON or back to YAML."""
+        return as_dict(self)
+
+
+@dataclass(frozen=True)
+class Paths:
+    """The pipeline's fixed stage folders and files (dvc.yaml outs; not parameters)."""
+
+    ingested: Path = Path("data/ingested")  # <corpus>.parquet, <corpus>.quarantine.parquet
+    validated: Path = Path("data/validated")  # takes.parquet, quarantine.parquet
+    harmonized: Path = Path("data/harmonized")  # takes.parquet, layouts.json
+    split: Path = Path("data/split")  # train.parquet, test.parquet, labels.json
+    text_features: Path = Path("data/text/features")  # stem of .safetensors + .json
+    tokens: Path = Path("data/tokens")  # {train,test}.safetensors + .parquet
+    predictions: Path = Path("data/eval/predictions.parquet")  # descriptions.parquet beside it
+    models: Path = Path("models")  # lora_describe/, lora_recognize/ (encoder.out and llm.out are params)
+    metrics: Path = Path("metrics")  # data, baseline, encoder, llm, lora_describe, lora_recognize .json
+    curves: Path = Path("metrics/curves")
+    plots: Path = Path("metrics/plots")
+
+    @property
+    def labels_json(self) -> Path:
+        return self.split / "labels.json"
+
+    def metrics_json(self, name: str) -> Path:
+        """``metrics/<name>.json`` (data, baseline, encoder, llm, lora_describe, lora_recognize)."""
+        return self.metrics / f"{name}.json"
+
+
+PATHS = Paths()
+
+
+def load_config(path: str | os.PathLike = "params.yaml") -> Config:
+    """Read a params file (DVC's YAML 1.2 booleans) into a :class:`Config`, as :func:`config_from_dict`."""
+    return config_from_dict(load_params(path), source=str(path))
+
+
+def config_from_dict(d: Mapping[str, Any], source: str = "params") -> Config:
+    """A :class:`Config` from a params mapping: missing keys take the defaults, unknown keys and wrong
+    types raise :class:`ConfigError` naming ``source`` and the dotted key."""
+    return _build(Config, d, "", Config(), source)
+
+
+def as_dict(obj: Any) -> Any:
+    """``obj`` (a config dataclass or any value inside one) as plain dicts, lists and scalars."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: as_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Mapping):
+        return {k: as_dict(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [as_dict(v) for v in obj]
+    return obj
+
+
+def _fail(source: str, message: str) -> typing.NoReturn:
+    raise ConfigError(f"{source}: {message}")
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
+
+
+def _build(cls: type, data: Any, key: str, default: Any, source: str) -> Any:
+    """``cls`` from mapping ``data``; keys it lacks come from ``default`` (an instance) or field defaults."""
+    if not isinstance(data, Mapping):
+        _fail(source, f"{key or 'the top level'} must be a mapping, got {_show(data)}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    prefix = f"{key}." if key else ""
+    for name in data:
+        if name not in names:
+            close = difflib.get_close_matches(str(name), names, n=1)
+            hint = f" (did you mean '{prefix}{close[0]}'?)" if close else ""
+            _fail(source, f"unknown key '{prefix}{name}'{hint}")
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        sub_default = getattr(default, f.name) if default is not None else None
+        if f.name in data:
+            if sub_default is None and f.default_factory is not dataclasses.MISSING:
+                sub_default = f.default_factory()
+            kwargs[f.name] = _convert(hints[f.name], data[f.name], prefix + f.name, sub_default, source)
+        elif default is not None:
+            kwargs[f.name] = sub_default
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            _fail(source, f"missing key '{prefix}{f.name}'")
+    try:
+        return cls(**kwargs)
+    except ConfigError as exc:  # a section's own check (__post_init__): say which file
+        _fail(source, str(exc))
+
+
+def _convert(tp: Any, value: Any, key: str, default: Any, source: str) -> Any:
+    """``value`` checked against (and coerced to) type hint ``tp``."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        for tp_i in inner[:-1]:  # the first member the value fits
+            try:
+                return _convert(tp_i, value, key, default, source)
+            except ConfigError:
+                pass
+        return _convert(inner[-1], value, key, default, source)
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, key, default, source)
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            _wrong(tp, value, key, source)
+        return tuple(_convert(args[0], v, f"{key}[{i}]", None, source) for i, v in enumerate(value))
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            _wrong(tp, value, key, source)
+        return {str(k): _convert(args[1], v, f"{key}.{k}", None, source) for k, v in value.items()}
+    if tp is Any:
+        return copy.deepcopy(value)  # free-form (label sources, reader options)
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
+        _wrong(tp, value, key, source)
+    return value
+
+
+def _wrong(tp: Any, value: Any, key: str, source: str) -> typing.NoReturn:
+    origin = typing.get_origin(tp)
+    if origin is tuple:
+        want = "a list"
+    elif origin is dict:
+        want = "a mapping"
+    else:
+        want = tp.__name__
+    _fail(source, f"{key} must be {want}, got {_show(value)}")
+
+
+def stage_config(path: str | os.PathLike = "params.yaml") -> Config:
+    """:func:`load_config` for a DVC stage script: a bad params file ends it with the one-line message."""
+    try:
+        return load_config(path)
+    except (ConfigError, OSError) as exc:
+        raise SystemExit(f"error: {exc}") from None
