@@ -108,10 +108,13 @@ def bench_one(cfg: dict, joints: int, batch: int, steps: int, compile_: bool) ->
 
 
 def main(argv: list[str] | None = None) -> int:
+    from dataclasses import replace
+
     import torch
 
+    from skellm.config import load_config
     from skellm.encoder.train import model_config
-    from skellm.io import load_params, write_json
+    from skellm.io import write_json
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=2)
@@ -123,15 +126,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(ROOT / "bench/results/bench_encoder.json"))
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    enc = dict(load_params(ROOT / "params.yaml").get("encoder", {}))
+    enc = load_config(ROOT / "params.yaml").encoder
     if args.base_channels:
-        enc["base_channels"] = args.base_channels
-    batch = args.batch or int(enc.get("batch_size", 16))
+        enc = replace(enc, base_channels=args.base_channels)
+    batch = args.batch or enc.batch_size
     peak = matmul_gflops()
     print(f"fp32 matmul: {peak:.1f} GFLOP/s on {args.threads} threads")
     rows = []
     for model in ("ctrgcn", "stgcn"):
-        cfg = model_config(enc | {"model": model}, n_classes=15, text_dim=384)
+        cfg = model_config(replace(enc, model=model), n_classes=15, text_dim=384)
         for joints in args.joints:
             for mode in ("eager", "compile")[: 1 if args.no_compile else 2]:
                 r = bench_one(cfg, joints, batch, args.steps, mode == "compile")

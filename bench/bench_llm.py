@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     import skellm  # noqa: F401  (offline env)
+    from skellm.config import LLMConfig, LoraConfig
     from skellm.llm.data import Example, encode
     from skellm.llm.generate import greedy
     from skellm.llm.model import load_base, new_model, select_tokens
@@ -66,8 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         llm_dir = prepare_llm(Path(tempfile.mkdtemp()) / "llm")
     llm, tok = load_base(llm_dir)
     c = 256
-    lora = {"rank": args.rank, "alpha": 16, "dropout": 0.05, "target_modules": ["q_proj", "v_proj"]}
-    model = new_model(llm, tok, c, {"projector": "linear", "tokens": args.tokens}, lora).to(dev)
+    lora = LoraConfig(rank=args.rank, alpha=16, dropout=0.05, target_modules=("q_proj", "v_proj"))
+    model = new_model(llm, tok, c, LLMConfig(projector="linear", tokens=args.tokens), lora).to(dev)
     tensors = _tokens(max(args.takes, args.batch), c)
     sync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
     res: dict = {

@@ -6,6 +6,8 @@ reader and are ignored when matching). The GCN builds its adjacency from ``paren
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,13 +32,6 @@ class Layout:
     def edges(self) -> list[tuple[int, int]]:
         """(child, parent) bone pairs."""
         return [(j, p) for j, p in enumerate(self.parents) if p >= 0]
-
-    def adjacency(self) -> np.ndarray:
-        """Symmetric 0/1 adjacency (J, J) without self loops."""
-        a = np.zeros((self.n_joints, self.n_joints), dtype=np.float32)
-        for c, p in self.edges():
-            a[c, p] = a[p, c] = 1.0
-        return a
 
 
 def _from_pairs(name: str, pairs: list[tuple[str, str | None]], description: str = "") -> Layout:
@@ -321,6 +316,50 @@ JOINT_MAPS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 # The BVH variants share their base rig's map (End Sites are extra joints the maps do not need).
 JOINT_MAPS["xsens_bvh"] = JOINT_MAPS["xsens23"]
+
+
+# Where a joint name says its side, in order of precedence: (marker, side, the other side's marker).
+# "Left"/"Right" anywhere (Xsens, Perception Neuron, Mixamo, Kinect's ShoulderLeft), canonical l_/r_,
+# CMU's LHipJoint/RThumb.
+_SIDE_MARKERS = tuple(
+    (re.compile(pattern), side, other)
+    for pattern, side, other in (
+        (r"^l_", "l", "r_"),
+        (r"^r_", "r", "l_"),
+        (r"^L_", "l", "R_"),
+        (r"^R_", "r", "L_"),
+        ("Left", "l", "Right"),
+        ("Right", "r", "Left"),
+        ("left", "l", "right"),
+        ("right", "r", "left"),
+        ("LEFT", "l", "RIGHT"),
+        ("RIGHT", "r", "LEFT"),
+        (r"^L(?=[A-Z])", "l", "R"),
+        (r"^R(?=[A-Z])", "r", "L"),
+    )
+)
+
+
+def joint_side(name: str) -> str | None:
+    """``"l"`` or ``"r"`` when the joint name marks a side, else None (a midline joint)."""
+    return next((side for pattern, side, _ in _SIDE_MARKERS if pattern.search(name)), None)
+
+
+def mirror_name(name: str) -> str:
+    """The name of the joint's left/right counterpart (the name itself on the midline)."""
+    for pattern, _, other in _SIDE_MARKERS:
+        if pattern.search(name):
+            return pattern.sub(other, name, count=1)
+    return name
+
+
+def mirror_permutation(joint_names: Sequence[str]) -> np.ndarray:
+    """Index of each joint's left/right counterpart (itself on the midline), from the joint names.
+
+    A joint whose mirrored name is absent maps to itself.
+    """
+    index = {n: i for i, n in enumerate(joint_names)}
+    return np.array([index.get(mirror_name(n), i) for i, n in enumerate(joint_names)], dtype=np.int64)
 
 
 def strip_namespace(name: str) -> str:

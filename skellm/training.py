@@ -217,6 +217,7 @@ def fit(
     step_fn: Callable[[Any], dict[str, float]],
     epochs: int,
     *,
+    seed: int,
     scheduler=None,
     ckpt_dir: str | os.PathLike | None = None,
     ckpt_every_steps: int = 0,
@@ -227,7 +228,6 @@ def fit(
     on_epoch_start: Callable[[int], None] | None = None,
     progress: bool = True,
     desc: str = "train",
-    seed: int = 0,
 ) -> TrainState:
     """Run ``epochs`` epochs of ``step_fn`` over the prepared ``dataloader``; resumable.
 
@@ -235,7 +235,8 @@ def fit(
     returns scalar metrics (``loss`` at least). ``scheduler`` (from :func:`prepare`) is stepped after
     each call. A checkpoint is written every ``ckpt_every_steps`` optimizer steps (0: only at epoch
     ends) and after the last epoch; with ``resume`` the newest one in ``ckpt_dir`` is loaded first and
-    the run continues from that exact batch. on_epoch_start(epoch) runs before an epoch's batches
+    the run continues from that exact batch; each step reseeds from ``seed`` (params ``seed``) and the
+    step number. on_epoch_start(epoch) runs before an epoch's batches
     (e.g. ``dataset.set_epoch``); on_epoch_end(epoch, step) may return metrics to log on the curve.
     """
     from tqdm.auto import tqdm

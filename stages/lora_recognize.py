@@ -1,7 +1,7 @@
 """lora_recognize stage: LoRA stage 2 (task from lora.order, recognize by default) on the frozen LLM."""
 
-from skellm.io import load_params
+from skellm.config import stage_config
 from skellm.llm.train import run_stage
 
 if __name__ == "__main__":
-    print(run_stage(2, load_params()))
+    print(run_stage(2, stage_config()))

@@ -2,13 +2,11 @@
 
 import sys
 
-from skellm.io import load_params
-from skellm.llm.prepare import LLMSourceError, prepare_llm
+from skellm.config import stage_config
+from skellm.llm.prepare import LLMSourceError, run_stage
 
 if __name__ == "__main__":
-    llm = load_params()["llm"]
     try:
-        out = prepare_llm(llm.get("out", "models/llm"), llm.get("path"))
+        run_stage(stage_config())
     except LLMSourceError as exc:
         sys.exit(f"prepare_llm: error: {exc}")
-    print(f"prepare_llm: wrote {out}")

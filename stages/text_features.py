@@ -1,7 +1,7 @@
 """text_features stage: label prompts through the frozen text encoder -> data/text/features.*."""
 
-from skellm.io import load_params
+from skellm.config import stage_config
 from skellm.text.features import run_stage
 
 if __name__ == "__main__":
-    run_stage(load_params())
+    run_stage(stage_config())

@@ -1,9 +1,9 @@
-"""DVC stage: merge data/ingested/*.parquet, validate, write data/validated/* and metrics/data.json."""
+"""validate stage: merge data/ingested/*.parquet, validate, write data/validated/* and metrics/data.json."""
 
 import sys
 
+from skellm.config import stage_config
 from skellm.data.validate import validate_stage
-from skellm.io import load_params
 
 if __name__ == "__main__":
-    sys.exit(validate_stage(load_params(), "data/ingested", "data/validated", "metrics/data.json"))
+    sys.exit(validate_stage(stage_config()))

@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from skellm.data.harmonize import HarmonizeConfig, harmonize_motion
+from skellm.config import HarmonizeConfig
+from skellm.data.harmonize import harmonize_motion
 from skellm.eval.baseline import evaluate, run_baseline
 from skellm.eval.hand_features import FEATURE_NAMES, motion_features
 from skellm.layouts import CANONICAL, KINECT_V2
@@ -89,7 +90,9 @@ def test_run_baseline_on_split_parquet(tmp_path):
         spec = CORPORA[corpus]
         actors = make_actors(spec, 1)
         for p in plan_corpus(spec, 3 * len(spec.emotions), 1, actors):
-            pos, names, _, _ = harmonize_motion(_row(simulate(p, actors[p.actor])), HarmonizeConfig())
+            pos, names, _, _ = harmonize_motion(
+                _row(simulate(p, actors[p.actor])), HarmonizeConfig(joints="native")
+            )
             rows.append(dict(corpus=corpus, emotion=p.emotion, n_frames=pos.shape[0], n_joints=pos.shape[1],
                              joint_names=names, fps=30.0, positions=pos.ravel().tolist(),
                              split="test" if p.index % 3 == 0 else "train"))  # fmt: skip

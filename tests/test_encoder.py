@@ -10,6 +10,7 @@ import pytest
 import torch
 from encoder_synth import make_split
 
+from skellm.config import AugmentConfig, config_from_dict
 from skellm.encoder import SkeletonEncoder
 from skellm.encoder.dataset import MODEL_INPUTS, LabelSpace, SkeletonDataset, load_split, mirror_permutation
 from skellm.encoder.losses import kl_contrastive, pretrain_loss
@@ -135,7 +136,7 @@ def _enc(**kw):
         "ckpt_every_steps": 3,
         "device": "cpu",
     }
-    return base | kw
+    return config_from_dict({"encoder": base | kw}).encoder
 
 
 class _Kill(Exception):
@@ -209,7 +210,7 @@ def test_motion_channels_are_in_real_time_through_crops(split):
     torch.testing.assert_close(seen["x"][:, 3:], at30[:, 3:] / 2)  # motion halves
     torch.testing.assert_close(seen["x"][:, :3], at30[:, :3])  # pose does not change
     n_valid = int(train_set.time_mask[0].sum())
-    item = SkeletonDataset(train_set, {"crop_min": 0.5}, seed=3)[0]
+    item = SkeletonDataset(train_set, AugmentConfig(crop_min=0.5), seed=3)[0]
     length = round((n_valid - 1) / (float(item["fps"]) / float(train_set.fps[0]))) + 1
     assert n_valid // 2 <= length < n_valid  # the crop kept part of the take, stretched to n_valid frames
 
@@ -240,13 +241,13 @@ def test_mirrored_take_swaps_sides_and_negates_the_lateral_axis(split):
     i = int(np.flatnonzero(train_set.corpora == "C")[0])
     names = train_set.layouts[train_set.layout[i]][0]
     plain = SkeletonDataset(train_set)[i]["x"].numpy()  # (3, T, V)
-    flipped = SkeletonDataset(train_set, {"mirror": 1.0})[i]["x"].numpy()
+    flipped = SkeletonDataset(train_set, AugmentConfig(mirror=1.0, crop_min=1.0))[i]["x"].numpy()
     left, right = names.index("WristLeft"), names.index("WristRight")
     np.testing.assert_allclose(flipped[0, :, left], -plain[0, :, right])  # X is lateral: negated
     np.testing.assert_allclose(flipped[1:, :, left], plain[1:, :, right])  # height and depth kept
     assert not np.allclose(flipped, plain)
-    never = SkeletonDataset(train_set, {"crop_min": 0.9}, seed=1)
-    half = SkeletonDataset(train_set, {"crop_min": 0.9, "mirror": 0.5}, seed=1)
+    never = SkeletonDataset(train_set, AugmentConfig(crop_min=0.9), seed=1)
+    half = SkeletonDataset(train_set, AugmentConfig(crop_min=0.9, mirror=0.5), seed=1)
     flips = [
         np.allclose(half[k]["x"][0].sum(), -never[k]["x"][0].sum(), atol=1e-3) for k in range(len(train_set))
     ]

@@ -10,6 +10,7 @@ import pytest
 from encoder_synth import make_split
 from safetensors.numpy import load_file
 
+from skellm.config import Paths, config_from_dict
 from skellm.encoder import infer as encode
 from skellm.encoder import train as train_encoder
 from skellm.text import features as text
@@ -20,40 +21,42 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 @pytest.mark.slow
 def test_stages_write_contract_outputs(tmp_path):
     split = make_split(tmp_path / "split", n_per_label=6)
-    params = {
-        "seed": 0,
-        "text": {
-            "backend": "minilm",
-            "templates": ["This is a {label} person."],
-            "cache_dir": str(tmp_path / "tc"),
-        },
-        "encoder": {
-            "model": "ctrgcn",
-            "base_channels": 8,
-            "stage_blocks": [1, 1, 1],
-            "token_dim": 32,
-            "epochs": 3,
-            "batch_size": 6,
-            "lr": 0.05,
-            "warmup_epochs": 1,
-            "training": "separate",
-            "device": "cpu",
-            "eval_every": 1,
-            "log_every": 1,
-            "out": str(tmp_path / "models"),
-            "checkpoint_dir": str(tmp_path / "ckpt"),
-        },
-    }
-    text.run_stage(params, str(split / "labels.json"), str(tmp_path / "text" / "features"))
-    metrics = train_encoder.run_stage(
-        params,
-        str(split),
-        str(tmp_path / "text" / "features"),
-        str(tmp_path / "m" / "encoder.json"),
-        str(tmp_path / "plots"),
-        str(tmp_path / "curves"),
-        progress=False,
+    params = config_from_dict(
+        {
+            "seed": 0,
+            "text": {
+                "backend": "minilm",
+                "templates": ["This is a {label} person."],
+                "cache_dir": str(tmp_path / "tc"),
+            },
+            "encoder": {
+                "model": "ctrgcn",
+                "base_channels": 8,
+                "stage_blocks": [1, 1, 1],
+                "token_dim": 32,
+                "epochs": 3,
+                "batch_size": 6,
+                "lr": 0.05,
+                "warmup_epochs": 1,
+                "training": "separate",
+                "device": "cpu",
+                "eval_every": 1,
+                "log_every": 1,
+                "out": str(tmp_path / "models"),
+                "checkpoint_dir": str(tmp_path / "ckpt"),
+            },
+        }
     )
+    paths = Paths(
+        split=split,
+        text_features=tmp_path / "text" / "features",
+        metrics=tmp_path / "m",
+        plots=tmp_path / "plots",
+        curves=tmp_path / "curves",
+        tokens=tmp_path / "tokens",
+    )
+    text.run_stage(params, paths)
+    metrics = train_encoder.run_stage(params, paths, progress=False)
     assert json.loads((tmp_path / "m" / "encoder.json").read_text()) == metrics
     assert set(metrics["accuracy"]) == {"A", "C", "all"} and set(metrics["zero_shot"]) == {"A", "C", "all"}
     assert all(0 <= v <= 1 for v in metrics["top3"].values()) and metrics["training"] == "separate"
@@ -62,7 +65,7 @@ def test_stages_write_contract_outputs(tmp_path):
     assert conf[0] == "actual,predicted" and len(conf) == 1 + metrics["n_test"]["C"]
     assert (tmp_path / "curves" / "encoder" / "A.csv").read_text().startswith("step,")
 
-    encode.run_stage(params, str(split), str(tmp_path / "tokens"))
+    encode.run_stage(params, paths)
     for s in ("train", "test"):
         t = load_file(str(tmp_path / "tokens" / f"{s}.safetensors"))
         meta = pq.read_table(tmp_path / "tokens" / f"{s}.parquet")

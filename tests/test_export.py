@@ -137,8 +137,10 @@ def test_help_shows_example(capsys):
 
 def test_model_card_for_recorded_data():
     from skellm.apps.export import model_card
+    from skellm.config import config_from_dict
 
     settings = {"labels": {"classes": ["a", "b"], "corpora": {"X": ["a", "b"]}}, "harmonize": {}}
-    card = model_card({"data": {"source": "files"}}, settings, {}, {"llm": "linked", "llm_path": "/m"})
+    cfg = config_from_dict({"data": {"source": "files"}})
+    card = model_card(cfg, settings, {}, {"llm": "linked", "llm_path": "/m"})
     assert "Synthetic" not in card and "| X | – | a, b |" in card and "No metrics" in card
     assert Path("/m").as_posix() in card

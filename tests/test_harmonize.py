@@ -25,7 +25,7 @@ from skellm.data.table import positions_list, read_takes
 from skellm.layouts import CANONICAL, JOINT_MAPS, LAYOUTS, canonical_indices
 from skellm.readers import read_motion
 
-CFG = HarmonizeConfig()
+CFG = HarmonizeConfig(joints="native")
 
 
 @pytest.fixture

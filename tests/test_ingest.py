@@ -11,6 +11,7 @@ import pytest
 from datafix import write_kinect, write_walker_bvh
 
 from skellm.apps.cli import main as cli_main
+from skellm.config import CorpusConfig
 from skellm.data.ingest import ingest_corpus
 from skellm.data.table import positions_list, read_quarantine, read_takes, tracked_list
 from skellm.readers import read_motion
@@ -47,7 +48,7 @@ def _corpus(root: Path) -> dict:
 
 
 @pytest.fixture
-def corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+def corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CorpusConfig:
     monkeypatch.chdir(tmp_path)
     root = tmp_path / "raw" / "X"
     root.mkdir(parents=True)
@@ -55,16 +56,16 @@ def corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
     (root / "annotations.csv").write_text(
         "filename,intensity,description\nS01_walk_joy_T001.bvh,0.75,arms swing wide\nk01,0.2,\n"
     )
-    return cfg
+    return CorpusConfig(**cfg)
 
 
-def test_every_file_ends_in_one_table_with_its_reason(corpus: dict) -> None:
+def test_every_file_ends_in_one_table_with_its_reason(corpus: CorpusConfig) -> None:
     result = ingest_corpus("X", corpus, "out/X.parquet", workers=2)
     takes, quarantine = read_takes("out/X.parquet"), read_quarantine("out/X.quarantine.parquet")
 
     inputs = sorted(
         p.relative_to(Path.cwd()).as_posix()
-        for p in Path(corpus["root"]).rglob("*")
+        for p in Path(corpus.root).rglob("*")
         if p.suffix in (".bvh", ".txt")
     )
     ended = sorted(takes.column("source_path").to_pylist() + quarantine.column("source_path").to_pylist())
@@ -91,7 +92,7 @@ def test_every_file_ends_in_one_table_with_its_reason(corpus: dict) -> None:
     assert set(quarantine.column("stage").to_pylist()) == {"ingest"}
 
 
-def test_rows_hold_the_readers_motion_and_the_labels(corpus: dict) -> None:
+def test_rows_hold_the_readers_motion_and_the_labels(corpus: CorpusConfig) -> None:
     ingest_corpus("X", corpus, "out/X.parquet", workers=1)
     takes = read_takes("out/X.parquet")
     rows = {r["take_id"]: r for r in takes.drop_columns(["positions", "tracked"]).to_pylist()}
@@ -125,7 +126,7 @@ def test_rows_hold_the_readers_motion_and_the_labels(corpus: dict) -> None:
     assert tracked["X/S01_walk_joy_T001"] is None
 
 
-def test_parquet_layout_byte_stream_split_positions(corpus: dict) -> None:
+def test_parquet_layout_byte_stream_split_positions(corpus: CorpusConfig) -> None:
     ingest_corpus("X", corpus, "out/X.parquet", workers=1)
     meta = pq.ParquetFile("out/X.parquet").metadata
     cols = {
@@ -137,7 +138,7 @@ def test_parquet_layout_byte_stream_split_positions(corpus: dict) -> None:
     assert pos.compression == "ZSTD" and cols["take_id"].compression == "ZSTD"
 
 
-def test_parallel_ingest_equals_serial(corpus: dict) -> None:
+def test_parallel_ingest_equals_serial(corpus: CorpusConfig) -> None:
     ingest_corpus("X", corpus, "out/serial.parquet", workers=1)
     ingest_corpus("X", corpus, "out/parallel.parquet", workers=2)
     assert read_takes("out/serial.parquet").equals(read_takes("out/parallel.parquet"))
@@ -146,8 +147,8 @@ def test_parallel_ingest_equals_serial(corpus: dict) -> None:
     )
 
 
-def test_cli_ingest_prints_counts(corpus: dict, capsys: pytest.CaptureFixture) -> None:
-    root = Path(corpus["root"])
+def test_cli_ingest_prints_counts(corpus: CorpusConfig, capsys: pytest.CaptureFixture) -> None:
+    root = Path(corpus.root)
     code = cli_main(
         [
             "ingest",
@@ -173,4 +174,6 @@ def test_cli_ingest_prints_counts(corpus: dict, capsys: pytest.CaptureFixture) -
 
 def test_missing_root_is_one_line_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="root folder .* does not exist"):
-        ingest_corpus("X", {"root": str(tmp_path / "nope"), "patterns": ["*.bvh"]}, tmp_path / "x.parquet")
+        ingest_corpus(
+            "X", CorpusConfig(root=str(tmp_path / "nope"), patterns=("*.bvh",)), tmp_path / "x.parquet"
+        )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
 torch = pytest.importorskip("torch")
 
+from skellm.config import EvalConfig, LLMConfig, config_from_dict  # noqa: E402
 from skellm.llm import data as lldata  # noqa: E402
 from skellm.llm.generate import greedy_ids  # noqa: E402
 from skellm.llm.model import (  # noqa: E402
@@ -22,7 +24,7 @@ from skellm.llm.prompts import format_answer, split_template  # noqa: E402
 from skellm.llm.scoring import score_labels, score_labels_naive  # noqa: E402
 
 C = 16
-LORA = {
+LORA_PARAMS = {
     "rank": 8,
     "alpha": 16,
     "dropout": 0.0,
@@ -31,9 +33,17 @@ LORA = {
     "checkpoint_every": 3,
     "threads": 1,
     "device": "cpu",
-    "describe": {"steps": 4, "batch_size": 4, "lr": 3e-3, "projector_lr": 3e-3},
-    "recognize": {"steps": 6, "batch_size": 4, "lr": 2e-2, "projector_lr": 2e-2},
+    "describe": {"steps": 4, "batch_size": 4, "lr": 3e-3, "projector_lr": 3e-3, "warmup_steps": 0},
+    "recognize": {
+        "steps": 6,
+        "batch_size": 4,
+        "lr": 2e-2,
+        "projector_lr": 2e-2,
+        "warmup_steps": 0,
+        "rehearse": 0.0,
+    },
 }
+LORA = config_from_dict({"lora": LORA_PARAMS}).lora
 LABELS = {"A": ["neutral", "joy", "anger"], "B": ["happiness", "sadness"]}
 
 
@@ -89,7 +99,7 @@ def tokens_dir(tmp_path_factory):
 def model(tiny_llm_dir):
     torch.manual_seed(0)
     llm, tok = load_base(tiny_llm_dir)
-    m = new_model(llm, tok, C, {"projector": "linear", "tokens": "both"}, LORA)
+    m = new_model(llm, tok, C, LLMConfig(projector="linear", tokens="both"), LORA)
     # peft initialises LoRA B to zero; perturb it so adapters change outputs in these tests
     with torch.no_grad():
         for n, p in m.llm.named_parameters():
@@ -238,7 +248,7 @@ def _train(task, tokens_dir, tiny_llm_dir, tmp_path, init=None, lora=LORA):
         tokens_dir=tokens_dir,
         llm_dir=tiny_llm_dir,
         out_dir=tmp_path / task,
-        llm_params={"projector": "linear", "tokens": "semantic"},
+        llm_cfg=LLMConfig(projector="linear", tokens="semantic"),
         lora=lora,
         seed=0,
         init_dir=init,
@@ -252,7 +262,7 @@ def _answer_loss(tokens_dir, llm_dir, trained_dir, task="recognize"):
     if trained_dir is None:
         llm, tok = load_base(llm_dir)
         torch.manual_seed(0)
-        m = new_model(llm, tok, C, {"projector": "linear", "tokens": "semantic"}, LORA)
+        m = new_model(llm, tok, C, LLMConfig(projector="linear", tokens="semantic"), LORA)
     else:
         m = load_trained(llm_dir, trained_dir)
     m.eval()
@@ -334,14 +344,14 @@ def test_evaluate_writes_every_mode_and_baseline(model, tiny_llm_dir, tokens_dir
     from skellm.eval.evaluate import MODES, evaluate
 
     save_trained(model, tmp_path / "trained")
-    params = {"batch_size": 4, "max_new_tokens": 3, "describe_max_new_tokens": 6, "threads": 1}
+    params = EvalConfig(batch_size=4, max_new_tokens=3, describe_max_new_tokens=6, threads=1)
     metrics = evaluate(
+        params,
+        replace(LORA, holdout_labels=("sadness",)),
         tokens_dir=tokens_dir,
         labels_json=tokens_dir / "labels.json",
         llm_dir=tiny_llm_dir,
         trained_dir=tmp_path / "trained",
-        eval_params=params,
-        lora={**LORA, "holdout_labels": ["sadness"]},
         metrics_path=tmp_path / "llm.json",
         plots_dir=tmp_path / "plots",
         predictions_path=tmp_path / "pred.parquet",
@@ -380,7 +390,7 @@ def test_answer_only_loss_equals_full_sequence_loss(model, tokens_dir):
 def test_rehearse_mixes_the_other_tasks_examples(tokens_dir):
     _, table = lldata.load_tokens(tokens_dir, "train")
     plain = lldata.task_examples("recognize", table, LORA)
-    lora = {**LORA, "recognize": {**LORA["recognize"], "rehearse": 0.5}}
+    lora = replace(LORA, recognize=replace(LORA.recognize, rehearse=0.5))
     mixed = lldata.task_examples("recognize", table, lora)
     described = lldata.description_examples(table)
     assert mixed[: len(plain)] == plain

@@ -11,6 +11,7 @@ torch = pytest.importorskip("torch")
 
 @pytest.mark.slow
 def test_prepare_packaged_smollm2_and_generate_through_projector(tmp_path):
+    from skellm.config import LLMConfig, LoraConfig
     from skellm.llm.generate import greedy
     from skellm.llm.model import load_base, new_model, select_tokens
     from skellm.llm.prepare import prepare_llm
@@ -22,8 +23,8 @@ def test_prepare_packaged_smollm2_and_generate_through_projector(tmp_path):
     llm, tok = load_base(out)
     assert llm.config.model_type == "llama" and llm.config.hidden_size == 576
     torch.manual_seed(0)
-    lora = {"rank": 64, "alpha": 16, "dropout": 0.05, "target_modules": ["q_proj", "v_proj"]}
-    model = new_model(llm, tok, 32, {"projector": "linear", "tokens": "semantic"}, lora).eval()
+    lora = LoraConfig(rank=64, alpha=16, dropout=0.05, target_modules=("q_proj", "v_proj"))
+    model = new_model(llm, tok, 32, LLMConfig(projector="linear", tokens="semantic"), lora).eval()
     tensors = {"semantic": torch.randn(2, 32)}
     feats, fmask = select_tokens(tensors, "semantic")
     texts = greedy(model, feats, fmask, ["Can you tell me the emotion of this person?"] * 2, 6)

@@ -108,13 +108,14 @@ def test_help_shows_example(capsys):
 
 def test_preprocessing_is_the_pipelines(repo, predictor, tmp_path):
     """A file through predict's preparation equals the same file through ingest then harmonize."""
-    from skellm.data.harmonize import HarmonizeConfig, harmonize_table
+    from skellm.config import HarmonizeConfig
+    from skellm.data.harmonize import harmonize_table
     from skellm.data.ingest import ingest_files
     from skellm.data.table import positions_list, read_takes
 
     f = _files(repo)["kinect"]  # has NotTracked wrist frames: exercises the gap filling
     ingest_files([f], "C", tmp_path / "C.parquet", read_opts={"fps": 30.0})
-    table, _ = harmonize_table(read_takes(tmp_path / "C.parquet"), HarmonizeConfig())
+    table, _ = harmonize_table(read_takes(tmp_path / "C.parquet"), HarmonizeConfig(joints="native"))
     take = predictor.prepare(f)
     np.testing.assert_array_equal(take.row["positions"], positions_list(table)[0].reshape(-1))
     assert take.row["joint_names"] == table["joint_names"][0].as_py() and take.corpus == "C"

@@ -12,12 +12,13 @@ import pytest
 from datafix import write_kinect, write_walker_bvh
 
 from skellm.apps.cli import main as cli_main
+from skellm.config import Config, CorpusConfig, Paths, config_from_dict
 from skellm.data.ingest import ingest_corpus
 from skellm.data.table import conform, read_quarantine, read_takes, write_takes
-from skellm.data.validate import TableError, ValidateConfig, validate_stage, validate_takes
+from skellm.data.validate import TableError, ValidationRules, validate_stage, validate_takes
 
 LABELS = {"X": ["joy", "anger"], "Y": ["sadness"]}
-CFG = ValidateConfig(label_sets=LABELS, min_height_m=1.0, max_height_m=2.3)
+CFG = ValidationRules(label_sets=LABELS, min_height_m=1.0, max_height_m=2.3)
 
 
 def _ingest(tmp: Path, corpus: str, n: int, emotion: str) -> Path:
@@ -37,7 +38,7 @@ def _ingest(tmp: Path, corpus: str, n: int, emotion: str) -> Path:
         ],
     }
     out = tmp / "ingested" / f"{corpus}.parquet"
-    ingest_corpus(corpus, cfg, out, workers=1)
+    ingest_corpus(corpus, CorpusConfig(**cfg), out, workers=1)
     return out
 
 
@@ -102,11 +103,21 @@ def test_table_level_problem_is_not_blamed_on_takes(takes: pa.Table) -> None:
         validate_takes(takes.drop_columns(["positions"]), CFG)
 
 
-def _params(on_error: str) -> dict:
-    return {
-        "validate": {"on_error": on_error, "min_height_m": 1.0, "max_height_m": 2.3},
-        "data": {"corpora": {c: {"label_field": "emotion", "label_set": s} for c, s in LABELS.items()}},
-    }
+def _params(on_error: str) -> Config:
+    return config_from_dict(
+        {
+            "validate": {"on_error": on_error, "min_height_m": 1.0, "max_height_m": 2.3},
+            "data": {
+                "corpora": {
+                    c: {"root": "-", "label_field": "emotion", "label_set": s} for c, s in LABELS.items()
+                }
+            },
+        }
+    )
+
+
+def _paths(tmp: Path) -> Paths:
+    return Paths(ingested=tmp / "ingested", validated=tmp / "validated", metrics=tmp)
 
 
 @pytest.fixture
@@ -122,16 +133,14 @@ def ingested(tmp_path: Path) -> Path:
 
 def test_stage_quarantine_mode_merges_corpora_and_counts(ingested: Path) -> None:
     tmp = ingested
-    code = validate_stage(
-        _params("quarantine"), str(tmp / "ingested"), str(tmp / "validated"), str(tmp / "m.json")
-    )
+    code = validate_stage(_params("quarantine"), _paths(tmp))
     assert code == 0
     takes = read_takes(tmp / "validated" / "takes.parquet")
     q = read_quarantine(tmp / "validated" / "quarantine.parquet")
     assert sorted(takes.column("corpus").to_pylist()) == ["X", "X", "Y", "Y"]
     assert q.column("stage").to_pylist() == ["ingest", "validate"]
     assert q.column("kind").to_pylist() == ["unreadable", "fps"]
-    metrics = json.loads((tmp / "m.json").read_text())
+    metrics = json.loads((tmp / "data.json").read_text())
     assert metrics == {
         "takes": {"X": 2, "Y": 2, "total": 4},
         "quarantined": {"X": {"fps": 1, "unreadable": 1}, "total": 2},
@@ -142,13 +151,13 @@ def test_stage_fail_mode_exits_nonzero_one_line_per_take(
     ingested: Path, capsys: pytest.CaptureFixture
 ) -> None:
     tmp = ingested
-    code = validate_stage(_params("fail"), str(tmp / "ingested"), str(tmp / "validated"), str(tmp / "m.json"))
+    code = validate_stage(_params("fail"), _paths(tmp))
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1
     assert (
         len(err) == 2 and "fps must be finite and > 0" in err[0] and err[0].startswith("X/S02_walk_joy_T002")
     )
-    assert not (tmp / "validated").exists() and not (tmp / "m.json").exists()
+    assert not (tmp / "validated").exists() and not (tmp / "data.json").exists()
 
 
 def test_cli_validate(takes: pa.Table, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

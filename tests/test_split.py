@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from skellm.apps.cli import main as cli_main
-from skellm.data.split import SplitConfig, split_file, split_mask
+from skellm.config import SplitConfig, config_from_dict
+from skellm.data.split import split_file, split_mask
 from skellm.data.table import read_takes, rows_to_table, take_row, write_takes
 
 LABELS = {
@@ -53,7 +54,7 @@ def _strata(table, mask):
 
 def test_random_split_is_stratified_4_to_1() -> None:
     table = _table()
-    mask = split_mask(table, SplitConfig(method="random", seed=3))
+    mask = split_mask(table, SplitConfig(method="random"), 3)
     total, test = _strata(table, mask)
     for key, n in total.items():
         assert test[key] == round(n * 0.2), key
@@ -63,16 +64,16 @@ def test_random_split_is_stratified_4_to_1() -> None:
 def test_same_seed_same_split_other_seed_other_split() -> None:
     table = _table()
     for method in ("random", "subject"):
-        a = split_mask(table, SplitConfig(method=method, seed=7))
-        b = split_mask(table, SplitConfig(method=method, seed=7))
-        c = split_mask(table, SplitConfig(method=method, seed=8))
+        a = split_mask(table, SplitConfig(method=method), 7)
+        b = split_mask(table, SplitConfig(method=method), 7)
+        c = split_mask(table, SplitConfig(method=method), 8)
         np.testing.assert_array_equal(a, b)
         assert (a != c).any()
 
 
 def test_subject_split_keeps_actors_on_one_side_and_stays_stratified() -> None:
     table = _table()
-    mask = split_mask(table, SplitConfig(method="subject", seed=1))
+    mask = split_mask(table, SplitConfig(method="subject"), 1)
     subjects = np.array(table.column("subject").to_pylist())
     corpora = np.array(table.column("corpus").to_pylist())
     assert not set(subjects[mask]) & set(subjects[~mask])
@@ -87,22 +88,22 @@ def test_subject_split_keeps_actors_on_one_side_and_stays_stratified() -> None:
 def test_takes_without_subject_are_their_own_group() -> None:
     table = _table(n=60)
     table = table.set_column(table.column_names.index("subject"), "subject", [[None] * table.num_rows])
-    mask = split_mask(table, SplitConfig(method="subject", seed=0))
+    mask = split_mask(table, SplitConfig(method="subject"), 0)
     assert 0 < mask.sum() < table.num_rows
 
 
 def test_leave_one_corpus_out() -> None:
     table = _table()
-    mask = split_mask(table, SplitConfig(method="leave_one_corpus_out", holdout_corpus="B"))
+    mask = split_mask(table, SplitConfig(method="leave_one_corpus_out", holdout_corpus="B"), 0)
     np.testing.assert_array_equal(mask, np.array(table.column("corpus").to_pylist()) == "B")
     with pytest.raises(ValueError, match="holdout corpus 'D' has no takes"):
-        split_mask(table, SplitConfig(method="leave_one_corpus_out", holdout_corpus="D"))
+        split_mask(table, SplitConfig(method="leave_one_corpus_out", holdout_corpus="D"), 0)
 
 
 def test_split_file_writes_tables_and_labels(tmp_path: Path) -> None:
     table = _table()
     write_takes(table, tmp_path / "h.parquet")
-    n_train, n_test = split_file(str(tmp_path / "h.parquet"), str(tmp_path / "s"), SplitConfig(seed=0))
+    n_train, n_test = split_file(str(tmp_path / "h.parquet"), str(tmp_path / "s"), SplitConfig(), 0)
     train, test = read_takes(tmp_path / "s" / "train.parquet"), read_takes(tmp_path / "s" / "test.parquet")
     assert (train.num_rows, test.num_rows) == (n_train, n_test) and n_train + n_test == table.num_rows
     assert set(train.column("split").to_pylist()) == {"train"} and set(test.column("split").to_pylist()) == {
@@ -116,10 +117,10 @@ def test_split_file_writes_tables_and_labels(tmp_path: Path) -> None:
 
 
 def test_from_params_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    cfg = SplitConfig.from_params({"seed": 5, "split": {"method": "subject", "test_fraction": 0.25}})
-    assert (cfg.method, cfg.test_fraction, cfg.seed) == ("subject", 0.25, 5)
+    cfg = config_from_dict({"seed": 5, "split": {"method": "subject", "test_fraction": 0.25}})
+    assert (cfg.split.method, cfg.split.test_fraction, cfg.seed) == ("subject", 0.25, 5)
     with pytest.raises(ValueError, match="split.method must be one of"):
-        SplitConfig.from_params({"split": {"method": "kfold"}})
+        config_from_dict({"split": {"method": "kfold"}})
     write_takes(_table(n=50), tmp_path / "h.parquet")
     assert (
         cli_main(["split", str(tmp_path / "h.parquet"), "-o", str(tmp_path / "o"), "--method", "subject"])

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from skellm.config import DataConfig, SynthConfig
 from skellm.io import load_params, sha256_file
 from skellm.synth.corpora import CORPORA, generate, make_actors, plan_corpus, simulate, write_raw
 
@@ -169,5 +170,5 @@ def test_descriptions_name_applied_cues_not_the_emotion():
 def test_other_sources_leave_an_empty_raw_folder(tmp_path):
     out = tmp_path / "raw"
     (out / "old").mkdir(parents=True)
-    assert write_raw(out, "files", {}, 0) == {}
+    assert write_raw(DataConfig(source="files", synth=SynthConfig(out=str(out))), 0) == {}
     assert [p.name for p in out.iterdir()] == ["README.md"]

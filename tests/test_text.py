@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
+from skellm.config import TextConfig
 from skellm.text import features as text
 
 
 def test_minilm_features_separate_labels_and_cache_per_prompt(tmp_path):
-    cfg = {"backend": "minilm"}
+    cfg = TextConfig(backend="minilm")
     classes = ["anger", "joy", "sadness"]
     feats, man = text.text_features(classes, ["This is a {label} person."], cfg, tmp_path / "cache")
     assert feats.shape == (1, 3, 384) and man["encoded_now"] == 3
@@ -58,15 +60,15 @@ def test_open_clip_from_local_checkpoint(tmp_path):
     model = open_clip.create_model("tiny-clip")
     ckpt = tmp_path / "tiny.safetensors"
     save_file(model.state_dict(), str(ckpt))
-    cfg = {
-        "backend": "open_clip",
-        "open_clip_model": "tiny-clip",
-        "open_clip_config": str(cfg_file),
-        "open_clip_checkpoint": str(ckpt),
-    }
+    cfg = TextConfig(
+        backend="open_clip",
+        open_clip_model="tiny-clip",
+        open_clip_config=str(cfg_file),
+        open_clip_checkpoint=str(ckpt),
+    )
     feats, man = text.text_features(["joy", "fear"], ["This is a {label} person."], cfg)
     assert feats.shape == (1, 2, 16) and man["identity"]["backend"] == "open_clip"
     expect = model.eval().encode_text(open_clip.get_tokenizer("tiny-clip")(["This is a joy person."]))
     np.testing.assert_allclose(feats[0, 0], expect[0].detach().numpy(), rtol=1e-4, atol=1e-5)
     with pytest.raises(FileNotFoundError, match="open_clip_checkpoint"):
-        text.text_features(["joy"], ["{label}"], {**cfg, "open_clip_checkpoint": str(tmp_path / "none.pt")})
+        text.text_features(["joy"], ["{label}"], replace(cfg, open_clip_checkpoint=str(tmp_path / "none.pt")))

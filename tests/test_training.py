@@ -46,6 +46,7 @@ def _run(tmp_path, kill_at: int | None = None, ckpt_every: int = 3, epochs: int 
         dl,
         step,
         epochs,
+        seed=0,
         scheduler=sched,
         ckpt_dir=tmp_path / "ckpt",
         ckpt_every_steps=ckpt_every,

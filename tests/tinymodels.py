@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from skellm.config import Config, config_from_dict
 from skellm.layouts import KINECT_V2, XSENS23
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -173,20 +174,19 @@ def _params() -> dict:
     }
 
 
-def _harmonized_rows(files: dict[str, Path], params: dict, ingested: Path) -> tuple[list[dict], dict]:
+def _harmonized_rows(files: dict[str, Path], cfg: Config, ingested: Path) -> tuple[list[dict], dict]:
     """Take-table rows (harmonized as the pipeline does) for corpus A and C training takes."""
-    from skellm.data.harmonize import HarmonizeConfig, harmonize_table
+    from skellm.data.harmonize import harmonize_table
     from skellm.data.ingest import ingest_files, read_options
     from skellm.data.table import concat_takes, read_takes
 
-    cfg = HarmonizeConfig.from_params(params["harmonize"])
     tables, layouts = [], {}
     for corpus, key in (("A", "bvh_xsens"), ("C", "kinect")):
         out = ingested / f"{corpus}.parquet"
-        opts = read_options(params["data"]["corpora"][corpus])
+        opts = read_options(cfg.data.corpora[corpus])
         label = {files[key].name: {"emotion": LABEL_SETS[corpus][1]}}
         ingest_files([files[key]], corpus, out, labels=label, read_opts=opts)
-        table, lay = harmonize_table(read_takes(out), cfg)
+        table, lay = harmonize_table(read_takes(out), cfg.harmonize)
         tables.append(table)
         layouts.update(lay)
     return concat_takes(tables), layouts
@@ -209,7 +209,8 @@ def make_tiny_repo(root: Path, llm_dir: Path, samples: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     files = {k: Path(v) for k, v in write_every_format(samples).items()}
-    table, layouts = _harmonized_rows(files, params, root / "data/ingested")
+    cfg = config_from_dict(params)
+    table, layouts = _harmonized_rows(files, cfg, root / "data/ingested")
     classes = sorted({x for v in LABEL_SETS.values() for x in v})
     write_json(
         root / "data/split/labels.json", {"label_field": "emotion", "classes": classes, "corpora": LABEL_SETS}
@@ -220,14 +221,14 @@ def make_tiny_repo(root: Path, llm_dir: Path, samples: Path) -> Path:
 
     torch.manual_seed(0)
     text_dim = 8
-    enc = SkeletonEncoder(model_config(params["encoder"], len(classes), text_dim)).eval()
+    enc = SkeletonEncoder(model_config(cfg.encoder, len(classes), text_dim)).eval()
     info = {"classes": classes, "label_field": "emotion", "corpora": ["A", "C"], "training": "joint"}
     save_encoder(root / "models/encoder/joint", enc, torch.randn(len(classes), text_dim), info)
     write_json(root / "models/encoder/index.json", {"A": "joint", "C": "joint"})
 
     shutil.copytree(llm_dir, root / "models/llm")
     llm, tok = load_base(root / "models/llm")
-    model = new_model(llm, tok, TOKEN_DIM, params["llm"], params["lora"])
+    model = new_model(llm, tok, TOKEN_DIM, cfg.llm, cfg.lora)
     with torch.no_grad():  # peft starts LoRA B at zero; make the adapter matter
         for n, p in model.llm.named_parameters():
             if "lora_B" in n:

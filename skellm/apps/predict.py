@@ -26,10 +26,12 @@ from typing import Any
 
 import numpy as np
 
+from skellm.config import PATHS, Config
+from skellm.data.split import LabelSpace
+
 BUNDLE_FILE = "skellm.json"  # settings of an exported model folder
 BUNDLE_FORMAT = "skellm-model"
 TRAINED_STAGE = "lora_recognize"  # the last LoRA stage's folder under models/ (what evaluate reads)
-DEFAULT_MAX_NEW_TOKENS = 40
 
 
 class ArtefactError(Exception):
@@ -72,44 +74,47 @@ def corpus_layouts(split_table: str | os.PathLike) -> dict[str, list[str]]:
     return {c: sorted(v) for c, v in sorted(out.items())}
 
 
-def repo_settings(root: str | os.PathLike = ".", params: dict[str, Any] | None = None) -> dict[str, Any]:
+def repo_config(root: str | os.PathLike = ".") -> Config:
+    """The typed params of the skellm repo at ``root``."""
+    from skellm.config import load_config
+
+    return load_config(_need(Path(root) / "params.yaml", "not a skellm repo; pass --model DIR"))
+
+
+def repo_settings(root: str | os.PathLike = ".", cfg: Config | None = None) -> dict[str, Any]:
     """Prediction settings of a DVC repo: harmonize params, label sets, layouts, reader options."""
+    from skellm.config import as_dict
     from skellm.data.ingest import read_options
-    from skellm.io import load_params
 
     root = Path(root)
     hint = "run `dvc repro` here, or pass --model DIR"
-    if params is None:
-        params = load_params(_need(root / "params.yaml", "not a skellm repo; pass --model DIR"))
-    corpora = (params.get("data") or {}).get("corpora") or {}
-    lora, ev = params.get("lora") or {}, params.get("eval") or {}
-    train = _need(root / "data/split/train.parquet", hint)
+    cfg = cfg or repo_config(root)
+    corpora = cfg.data.corpora
+    train = _need(root / PATHS.split / "train.parquet", hint)
     return {
-        "harmonize": dict(params.get("harmonize") or {}),
-        "labels": _read_json(root / "data/split/labels.json", hint),
-        "layouts": _read_json(root / "data/harmonized/layouts.json", hint),
+        "harmonize": as_dict(cfg.harmonize),
+        "labels": _read_json(root / PATHS.labels_json, hint),
+        "layouts": _read_json(root / PATHS.harmonized / "layouts.json", hint),
         "corpus_layouts": corpus_layouts(train),
-        "read_options": {c: read_options(cfg) for c, cfg in corpora.items()},
-        "corpus_roots": {c: str(cfg["root"]) for c, cfg in corpora.items() if cfg.get("root")},
-        "answer_format": lora.get("answer_format", "A"),
-        "max_new_tokens": int(ev.get("describe_max_new_tokens", DEFAULT_MAX_NEW_TOKENS)),
-        "dtype": (params.get("llm") or {}).get("dtype", "float32"),
+        "read_options": {c: read_options(cc) for c, cc in corpora.items()},
+        "corpus_roots": {c: str(cc.root) for c, cc in corpora.items() if cc.root},
+        "answer_format": cfg.lora.answer_format,
+        "max_new_tokens": cfg.eval.describe_max_new_tokens,
+        "dtype": cfg.llm.dtype,
     }
 
 
 def repo_artefacts(root: str | os.PathLike = ".") -> Artefacts:
     """The artefacts that ``dvc repro`` wrote in the repo at ``root``."""
-    from skellm.io import load_params
-
     root = Path(root)
-    params = load_params(_need(root / "params.yaml", "not a skellm repo; pass --model DIR"))
+    cfg = repo_config(root)
     hint = "run `dvc repro` here, or pass --model DIR"
-    enc = root / (params.get("encoder") or {}).get("out", "models/encoder")
-    llm = root / (params.get("llm") or {}).get("out", "models/llm")
-    trained = root / "models" / TRAINED_STAGE
+    enc = root / cfg.encoder.out
+    llm = root / cfg.llm.out
+    trained = root / PATHS.models / TRAINED_STAGE
     for p in (enc / "index.json", llm / "source.json", trained / "skeleton_lm.json"):
         _need(p, hint)
-    return Artefacts(enc, llm, trained, repo_settings(root, params))
+    return Artefacts(enc, llm, trained, repo_settings(root, cfg))
 
 
 def exported_artefacts(folder: str | os.PathLike) -> Artefacts:
@@ -157,17 +162,17 @@ class Predictor:
     """Loads the artefacts once; :meth:`predict_files` then labels and explains any number of takes."""
 
     def __init__(self, artefacts: Artefacts, device: str = "cpu"):
-        from skellm.data.harmonize import HarmonizeConfig
+        from skellm.config import config_from_dict
         from skellm.encoder.infer import load_encoder
         from skellm.llm.model import load_trained
 
         self.artefacts = artefacts
         s = artefacts.settings
-        self.harmonize = HarmonizeConfig.from_params(s.get("harmonize"))
-        labels = s["labels"]
-        self.label_field = labels.get("label_field", "emotion")
-        self.classes: list[str] = list(labels["classes"])
-        self.label_sets: dict[str, list[str]] = {c: list(v) for c, v in labels.get("corpora", {}).items()}
+        self.harmonize = config_from_dict({"harmonize": s["harmonize"]}, "model settings").harmonize
+        labels = LabelSpace.from_dict(s["labels"])
+        self.label_field = labels.field
+        self.classes: list[str] = labels.classes
+        self.label_sets: dict[str, list[str]] = labels.corpora
         self.read_options: dict[str, dict] = s.get("read_options") or {}
         self.corpus_roots = {c: Path(r).resolve() for c, r in (s.get("corpus_roots") or {}).items()}
         layouts = s.get("layouts") or {}
@@ -178,8 +183,8 @@ class Predictor:
                     g = layouts[name]
                     by_graph.setdefault(_graph_key(g["joint_names"], g["parents"]), set()).add(corpus)
         self._corpora_by_graph = by_graph
-        self.answer_format = s.get("answer_format", "A")
-        self.max_new_tokens = int(s.get("max_new_tokens", DEFAULT_MAX_NEW_TOKENS))
+        self.answer_format = s["answer_format"]
+        self.max_new_tokens = int(s["max_new_tokens"])
         self.device = device
 
         index = _read_json(artefacts.encoder_root / "index.json", "incomplete encoder folder")
@@ -197,7 +202,7 @@ class Predictor:
         transformers.utils.logging.set_verbosity_error()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
-            self.lm = load_trained(artefacts.llm_dir, artefacts.trained_dir, dtype=s.get("dtype", "float32"))
+            self.lm = load_trained(artefacts.llm_dir, artefacts.trained_dir, dtype=s["dtype"])
         self.lm.to(device).eval()
 
     # -- corpus, encoder and label set of a take --
@@ -226,33 +231,16 @@ class Predictor:
     def prepare(self, path: str | os.PathLike, corpus: str | None = None) -> Take:
         """Read and harmonize one file as training did. Raises ReadError (one line) when unusable."""
         from skellm.data.harmonize import harmonize_motion
+        from skellm.data.ingest import MissingJointError, motion_row
         from skellm.readers import read_motion
         from skellm.readers.base import ReadError
 
         hint = corpus or self._root_corpus(path)
         motion = read_motion(path, **self.read_options.get(hint or "", {}))
-        pos = np.asarray(motion.positions, dtype=np.float32)
-        lost = np.isnan(pos).any(axis=2)
-        tracked = np.ones(lost.shape, bool) if motion.tracked is None else np.asarray(motion.tracked, bool)
-        if lost.all(axis=0).any():  # ingest quarantines these takes as missing_joint
-            j = int(np.flatnonzero(lost.all(axis=0))[0])
-            raise ReadError(path, f"joint {motion.joint_names[j]} has no finite position in any frame")
-        # ingest fills NaN gaps and clears ``tracked`` there; harmonize_motion then interpolates all
-        # untracked samples from the tracked ones, which is the same fill in one pass.
-        take = {
-            "positions": np.nan_to_num(pos),
-            "tracked": tracked & ~lost,
-            "n_frames": motion.n_frames,
-            "n_joints": motion.n_joints,
-            "joint_names": motion.joint_names,
-            "parents": motion.parents,
-            "fps": motion.fps,
-            "units": motion.units,
-            "up_axis": motion.up_axis,
-            "layout": motion.layout,
-        }
-        try:
-            out, names, parents, fps = harmonize_motion(take, self.harmonize)
+        try:  # the row ingest would store, then harmonize as the pipeline does
+            out, names, parents, fps = harmonize_motion(motion_row(motion, take_id=str(path)), self.harmonize)
+        except MissingJointError as exc:  # ingest quarantines these takes as missing_joint
+            raise ReadError(path, str(exc)) from None
         except ValueError as exc:
             raise ReadError(path, f"cannot harmonize ({exc})") from None
         corpus = hint or self.graph_corpus(names, parents)

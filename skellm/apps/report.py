@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from skellm.config import Config
+
 MISSING = "not produced yet (run dvc repro)"
 DEFAULT_OUT = "metrics/report.html"
 
@@ -558,9 +560,8 @@ def _plot_section(repo: Path, specs: Sequence[PlotSpec]) -> tuple[str, str, str]
     return "".join(conf), "".join(curves), "".join(other)
 
 
-def _header(repo: Path, params: Mapping[str, Any]) -> str:
-    data = params.get("data") or {}
-    source = data.get("source")
+def _header(repo: Path, cfg: Config | None, problem: str | None) -> str:
+    source = cfg.data.source if cfg else None
     lines = [
         f'<h1>skellm report</h1><p class="meta">{html.escape(str(repo.resolve()))} · generated '
         f"{_dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}"
@@ -568,8 +569,10 @@ def _header(repo: Path, params: Mapping[str, Any]) -> str:
     if source:
         lines.append(f" · data.source: <b>{html.escape(str(source))}</b>")
     lines.append("</p>")
-    if source == "synth":
-        size = (data.get("synth") or {}).get("size", "default")
+    if problem:
+        lines.append(f'<p class="missing">params: {html.escape(problem)}</p>')
+    if cfg and source == "synth":
+        size = cfg.data.synth.size
         lines.append(
             '<div class="synthetic"><b>Synthetic data.</b> Every number on this page was measured on '
             "the synthetic emotional-mocap corpus that skellm generates itself "
@@ -602,12 +605,18 @@ padding:8px;margin:8px 0}.example img.take{flex:0 0 auto;max-width:60%;border:1p
 
 def build_report(repo: str | Path = ".", out: str | Path | None = None, examples: int = 6) -> Path:
     """Write the report page for the DVC repo at ``repo``; returns the path written."""
-    from skellm.io import load_params, write_text
+    from skellm.config import ConfigError, load_config
+    from skellm.io import write_text
 
     repo = Path(repo)
     out = Path(out) if out is not None else repo / DEFAULT_OUT
-    params = load_params(repo / "params.yaml") if (repo / "params.yaml").is_file() else {}
-    corpora = [str(c) for c in ((params.get("data") or {}).get("corpora") or {})]
+    cfg, problem = None, None
+    if (repo / "params.yaml").is_file():
+        try:
+            cfg = load_config(repo / "params.yaml")
+        except ConfigError as exc:  # shown on the page: a report is where a user looks for what is wrong
+            problem = str(exc)
+    corpora = [str(c) for c in cfg.data.corpora] if cfg else []
     dvc_path = repo / "dvc.yaml"
     if dvc_path.is_file():
         import yaml
@@ -640,7 +649,7 @@ def build_report(repo: str | Path = ".", out: str | Path | None = None, examples
             blocks.append(f"<h3>{html.escape(rel)}</h3>" + (metrics_html(obj) or "<p>(empty)</p>"))
 
     conf, curves, other = _plot_section(repo, plot_specs)
-    parts = [_header(repo, params), "<h2>Accuracy per corpus</h2>"]
+    parts = [_header(repo, cfg, problem), "<h2>Accuracy per corpus</h2>"]
     if summary:
         parts.append(_matrix_table(dict(summary), first=corpora, last=["all"]))
     else:

@@ -18,43 +18,16 @@ the harmonized table stores it as ``fps`` so speeds computed downstream stay in 
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from skellm.config import PATHS, Config, HarmonizeConfig, Paths
 from skellm.data.body import fill_gaps, metres_per_unit
-from skellm.layouts import CANONICAL, LAYOUTS, canonical_indices, match_layout
+from skellm.layouts import CANONICAL, LAYOUTS, canonical_indices, joint_side, match_layout
 
-_SIDE_WORDS = {"l": ("left", "l_"), "r": ("right", "r_")}
-
-
-@dataclass(frozen=True)
-class HarmonizeConfig:
-    """Params ``harmonize``."""
-
-    target_fps: float = 30.0
-    frames: int = 64
-    joints: str = "native"  # native | canonical
-    drop_end_sites: bool = False
-    center: str = "first_frame"  # first_frame | every_frame
-
-    @classmethod
-    def from_params(cls, section: Mapping[str, Any] | None) -> HarmonizeConfig:
-        known = {f.name for f in fields(cls)}
-        section = dict(section or {})
-        unknown = set(section) - known
-        if unknown:
-            raise ValueError(f"unknown harmonize params: {sorted(unknown)}")
-        cfg = cls(**section)
-        if cfg.joints not in ("native", "canonical"):
-            raise ValueError(f"harmonize.joints must be native or canonical, got {cfg.joints!r}")
-        if cfg.center not in ("first_frame", "every_frame"):
-            raise ValueError(f"harmonize.center must be first_frame or every_frame, got {cfg.center!r}")
-        if cfg.target_fps <= 0 or cfg.frames < 1:
-            raise ValueError("harmonize.target_fps must be > 0 and harmonize.frames >= 1")
-        return cfg
 
 
 def to_canonical(positions: np.ndarray, joint_names: Sequence[str], layout: str | None = None) -> np.ndarray:
@@ -110,14 +83,12 @@ def output_fps(n_frames: int, fps: float, cfg: HarmonizeConfig) -> float:
 
 
 def _side_joint(names: Sequence[str], side: str, parts: Sequence[str]) -> int | None:
-    """Index of a joint whose lower-cased name has the side word and one of ``parts`` (fallback match)."""
+    """Index of a joint on ``side`` whose lower-cased name holds one of ``parts`` (fallback match);
+    a side letter glued to the part (CMU ASF's ``lhumerus``) counts too."""
     low = [n.lower().replace(" ", "") for n in names]
-    word, prefix = _SIDE_WORDS[side]
     for part in parts:
         for i, n in enumerate(low):
-            if part in n and (
-                word in n or n.startswith(prefix) or n.endswith(word) or n.startswith(side + part)
-            ):
+            if part in n and (joint_side(names[i]) == side or n.startswith(side + part)):
                 return i
     return None
 
@@ -197,12 +168,11 @@ class Harmonized(NamedTuple):
     fps: float
 
 
-def harmonize_motion(take: Any, cfg: HarmonizeConfig | None = None) -> Harmonized:
+def harmonize_motion(take: Any, cfg: HarmonizeConfig) -> Harmonized:
     """One take (Motion or take-table row) -> :class:`Harmonized` (positions, names, parents, fps).
 
     J is the take's own joint count (``native``, End Sites dropped if asked) or 19 (``canonical``).
     """
-    cfg = cfg or HarmonizeConfig()
     t = _as_take(take)
     pos, names, parents = t["positions"], t["joint_names"], t["parents"]
     fps = output_fps(pos.shape[0], t["fps"], cfg)
@@ -281,7 +251,9 @@ def harmonize_table(table: Any, cfg: HarmonizeConfig) -> tuple[Any, dict[str, di
     return rows_to_table(rows), dict(sorted(layouts.items()))
 
 
-def harmonize_file(src: str, out: str, layouts_path: str, cfg: HarmonizeConfig) -> int:
+def harmonize_file(
+    src: str | os.PathLike, out: str | os.PathLike, layouts_path: str | os.PathLike, cfg: HarmonizeConfig
+) -> int:
     """Harmonize the take table ``src`` into ``out`` and write the layouts JSON. Returns the take count."""
     from skellm.data.table import read_takes, write_takes
     from skellm.io import write_json
@@ -290,3 +262,13 @@ def harmonize_file(src: str, out: str, layouts_path: str, cfg: HarmonizeConfig) 
     write_takes(table, out)
     write_json(layouts_path, layouts)
     return table.num_rows
+
+
+def run_stage(cfg: Config, paths: Paths = PATHS) -> int:
+    """harmonize stage: the validated table -> ``paths.harmonized``/takes.parquet + layouts.json."""
+    h = cfg.harmonize
+    n = harmonize_file(
+        paths.validated / "takes.parquet", paths.harmonized / "takes.parquet", paths.harmonized / "layouts.json", h
+    )
+    print(f"harmonize: {n} takes, {h.joints} joints, {h.frames} frames at {h.target_fps} fps")
+    return n

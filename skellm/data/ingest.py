@@ -20,6 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from skellm.config import PATHS, Config, CorpusConfig, Paths
+from skellm.readers.base import Motion
+
 LABEL_FIELDS = ("subject", "emotion", "action", "intensity", "description")
 
 
@@ -112,6 +115,43 @@ def _clean_labels(raw: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+class MissingJointError(ValueError):
+    """A joint has no finite position in any frame: the take cannot be used (quarantine kind missing_joint)."""
+
+
+def motion_row(motion: Motion, **fields: Any) -> dict[str, Any]:
+    """The take-table row of a read motion, as ingest stores it and predict prepares it.
+
+    Lost samples (NaN) are filled from the joint's other frames and marked untracked; ``fields`` are the
+    row's identity and label columns. Raises :class:`MissingJointError` for a joint never seen.
+    """
+    from skellm.data.body import fill_gaps
+    from skellm.data.table import take_row
+
+    pos = np.asarray(motion.positions, dtype=np.float32)
+    tracked = None if motion.tracked is None else np.asarray(motion.tracked, dtype=bool)
+    lost = np.isnan(pos).any(axis=2)
+    if lost.any():
+        never = np.flatnonzero(lost.all(axis=0)) if pos.shape[0] else []
+        if len(never):
+            names = ", ".join(motion.joint_names[j] for j in never[:3])
+            raise MissingJointError(f"joint(s) {names} have no finite position in any frame")
+        pos = fill_gaps(pos, lost)
+        tracked = ~lost if tracked is None else tracked & ~lost
+    return take_row(
+        pos,
+        tracked,
+        format=motion.fmt,
+        layout=motion.layout,
+        fps=float(motion.fps),
+        joint_names=list(motion.joint_names),
+        parents=[int(p) for p in motion.parents],
+        units=motion.units,
+        up_axis=motion.up_axis,
+        **fields,
+    )
+
+
 def ingest_files(
     files: Sequence[Path],
     corpus: str,
@@ -130,7 +170,7 @@ def ingest_files(
     ``labels`` maps a file (path, name or stem) to label fields; ``label_set`` (if given) is the
     corpus's allowed values of ``label_field``. ``root`` anchors take ids (``<corpus>/<relative path>``).
     """
-    from skellm.data.table import quarantine_path, rows_to_table, take_row, write_quarantine, write_takes
+    from skellm.data.table import quarantine_path, rows_to_table, write_quarantine, write_takes
 
     labels = labels or {}
     allowed = set(label_set) if label_set else None
@@ -173,38 +213,12 @@ def ingest_files(
                 "label_outside_set", f"{src}: {label_field} {value!r} is not in corpus {corpus}'s label set"
             )
             continue
-        motion = payload
-        pos = np.asarray(motion.positions, dtype=np.float32)
-        tracked = None if motion.tracked is None else np.asarray(motion.tracked, dtype=bool)
-        lost = np.isnan(pos).any(axis=2)
-        if lost.any():
-            never = np.flatnonzero(lost.all(axis=0)) if pos.shape[0] else []
-            if len(never):
-                names = ", ".join(motion.joint_names[j] for j in never[:3])
-                reject("missing_joint", f"{src}: joint(s) {names} have no finite position in any frame")
-                continue
-            from skellm.data.body import fill_gaps
-
-            pos = fill_gaps(pos, lost)
-            tracked = ~lost if tracked is None else tracked & ~lost
-        rows.append(
-            take_row(
-                pos,
-                tracked,
-                take_id=take_id,
-                corpus=corpus,
-                source_path=src,
-                source_sha256=sha,
-                format=motion.fmt,
-                layout=motion.layout,
-                fps=float(motion.fps),
-                joint_names=list(motion.joint_names),
-                parents=[int(p) for p in motion.parents],
-                units=motion.units,
-                up_axis=motion.up_axis,
-                **lab,
-            )
-        )
+        try:
+            row = motion_row(payload, take_id=take_id, corpus=corpus, source_path=src, source_sha256=sha, **lab)
+        except MissingJointError as exc:
+            reject("missing_joint", f"{src}: {exc}")
+            continue
+        rows.append(row)
     write_takes(rows_to_table(rows), out)
     write_quarantine(quarantine, quarantine_path(out))
     result = IngestResult(n_files=len(files), n_takes=len(rows), quarantine=quarantine)
@@ -221,33 +235,31 @@ def _relative_stem(path: Path, root: Path | None) -> str:
     return path.stem
 
 
-def ingest_corpus(
-    corpus: str, cfg: Mapping[str, Any], out: str | os.PathLike, workers: int = 1
-) -> IngestResult:
+def ingest_corpus(corpus: str, cfg: CorpusConfig, out: str | os.PathLike, workers: int = 1) -> IngestResult:
     """Ingest one corpus as configured in params ``data.corpora.<corpus>`` (root, patterns, labels...)."""
-    root = Path(cfg["root"])
+    root = Path(cfg.root)
     if not root.is_dir():
         raise FileNotFoundError(f"corpus {corpus}: root folder {root} does not exist")
-    files = find_files(root, cfg.get("patterns", ["**/*"]))
-    labels = load_corpus_labels(files, root, cfg.get("labels", []))
+    files = find_files(root, cfg.patterns)
+    labels = load_corpus_labels(files, root, cfg.labels)
     return ingest_files(
         files,
         corpus,
         out,
         root=root,
         labels=labels,
-        label_field=cfg.get("label_field", "emotion"),
-        label_set=cfg.get("label_set"),
+        label_field=cfg.label_field,
+        label_set=cfg.label_set or None,
         read_opts=read_options(cfg),
         workers=workers,
     )
 
 
-def read_options(cfg: Mapping[str, Any]) -> dict[str, Any]:
+def read_options(cfg: CorpusConfig) -> dict[str, Any]:
     """Reader options of a corpus config: its ``read`` mapping, plus ``fps`` when declared."""
-    opts = dict(cfg.get("read") or {})
-    if cfg.get("fps") is not None:
-        opts.setdefault("fps", float(cfg["fps"]))
+    opts = dict(cfg.read or {})
+    if cfg.fps is not None:
+        opts.setdefault("fps", float(cfg.fps))
     return opts
 
 
@@ -260,3 +272,12 @@ def load_corpus_labels(
     from skellm.data.labels import load_labels
 
     return load_labels(list(files), root, list(sources))
+
+
+def run_stage(cfg: Config, corpus: str, paths: Paths = PATHS) -> IngestResult:
+    """ingest stage for one corpus of ``data.corpora``: its raw files -> ``<paths.ingested>/<corpus>.parquet``."""
+    if corpus not in cfg.data.corpora:
+        raise ValueError(f"unknown corpus {corpus!r}; params data.corpora has {sorted(cfg.data.corpora)}")
+    result = ingest_corpus(corpus, cfg.data.corpora[corpus], paths.ingested / f"{corpus}.parquet", cfg.data.workers)
+    print(result.summary(corpus))
+    return result

@@ -13,40 +13,19 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-METHODS = ("random", "subject", "leave_one_corpus_out")
+from skellm.config import PATHS, Config, Paths, SplitConfig
+
 _SUBJECT_CANDIDATES = 400
 _COST_SLACK = 0.05  # subject split: accept candidates this close to the best size+mix error
-
-
-@dataclass(frozen=True)
-class SplitConfig:
-    """Params ``split`` (plus the global ``seed``)."""
-
-    method: str = "random"
-    test_fraction: float = 0.2
-    holdout_corpus: str | None = None
-    label_field: str = "emotion"
-    seed: int = 0
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any]) -> SplitConfig:
-        section = dict(params.get("split", {}) or {})
-        known = {f.name for f in fields(cls)} - {"seed"}
-        unknown = set(section) - known
-        if unknown:
-            raise ValueError(f"unknown split params: {sorted(unknown)}")
-        cfg = cls(**section, seed=int(params.get("seed", 0)))
-        if cfg.method not in METHODS:
-            raise ValueError(f"split.method must be one of {', '.join(METHODS)}, got {cfg.method!r}")
-        if not 0 < cfg.test_fraction < 1:
-            raise ValueError(f"split.test_fraction must be in (0, 1), got {cfg.test_fraction}")
-        return cfg
 
 
 def split_random(corpus: Sequence[str], label: Sequence[Any], fraction: float, seed: int) -> np.ndarray:
@@ -112,17 +91,44 @@ def split_loco(corpus: Sequence[str], holdout: str) -> np.ndarray:
     return corpus_arr == holdout
 
 
-def split_mask(table: Any, cfg: SplitConfig) -> np.ndarray:
-    """The test mask of a take table (pyarrow) under ``cfg``."""
+def split_mask(table: Any, cfg: SplitConfig, seed: int) -> np.ndarray:
+    """The test mask of a take table (pyarrow) under ``cfg`` and ``seed``."""
     corpus = table.column("corpus").to_pylist()
     label = table.column(cfg.label_field).to_pylist()
     if cfg.method == "random":
-        return split_random(corpus, label, cfg.test_fraction, cfg.seed)
+        return split_random(corpus, label, cfg.test_fraction, seed)
     if cfg.method == "subject":
-        return split_subject(corpus, label, table.column("subject").to_pylist(), cfg.test_fraction, cfg.seed)
+        return split_subject(corpus, label, table.column("subject").to_pylist(), cfg.test_fraction, seed)
     if not cfg.holdout_corpus:
         raise ValueError("split.method leave_one_corpus_out needs split.holdout_corpus")
     return split_loco(corpus, cfg.holdout_corpus)
+
+
+@dataclass
+class LabelSpace:
+    """labels.json: the label field, the sorted union of classes and each corpus's own labels."""
+
+    field: str
+    classes: list[str]
+    corpora: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> LabelSpace:
+        """Read ``labels.json`` (as :func:`labels_json` writes it)."""
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LabelSpace:
+        """From the ``labels.json`` mapping."""
+        return cls(d["label_field"], list(d["classes"]), {c: list(v) for c, v in d.get("corpora", {}).items()})
+
+    def corpus_mask(self, corpus: str) -> np.ndarray:
+        """Bool (n_classes,) of the labels a corpus uses (all classes if the corpus is not listed)."""
+        allowed = self.corpora.get(corpus)
+        if not allowed:
+            return np.ones(len(self.classes), dtype=bool)
+        return np.isin(np.array(self.classes), allowed)
+
 
 
 def labels_json(table: Any, label_field: str) -> dict[str, Any]:
@@ -139,17 +145,15 @@ def labels_json(table: Any, label_field: str) -> dict[str, Any]:
     }
 
 
-def split_file(src: str, out_dir: str, cfg: SplitConfig) -> tuple[int, int]:
+def split_file(src: str | os.PathLike, out_dir: str | os.PathLike, cfg: SplitConfig, seed: int) -> tuple[int, int]:
     """Split the table ``src`` into ``out_dir``/{train,test}.parquet and labels.json. Returns the sizes."""
-    from pathlib import Path
-
     import pyarrow as pa
 
     from skellm.data.table import read_takes, write_takes
     from skellm.io import write_json
 
     table = read_takes(src)
-    test = split_mask(table, cfg)
+    test = split_mask(table, cfg, seed)
     if "split" in table.column_names:
         table = table.drop_columns(["split"])
     table = table.append_column("split", pa.array(np.where(test, "test", "train")))
@@ -158,3 +162,10 @@ def split_file(src: str, out_dir: str, cfg: SplitConfig) -> tuple[int, int]:
     write_takes(table.filter(pa.array(test)), out / "test.parquet")
     write_json(out / "labels.json", labels_json(table, cfg.label_field))
     return int((~test).sum()), int(test.sum())
+
+
+def run_stage(cfg: Config, paths: Paths = PATHS) -> tuple[int, int]:
+    """split stage: the harmonized table -> train/test tables and labels.json under ``paths.split``."""
+    n_train, n_test = split_file(paths.harmonized / "takes.parquet", paths.split, cfg.split, cfg.seed)
+    print(f"split ({cfg.split.method}, seed {cfg.seed}): {n_train} train, {n_test} test")
+    return n_train, n_test

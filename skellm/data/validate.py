@@ -14,19 +14,21 @@ from typing import Any
 
 import numpy as np
 
+from skellm.config import PATHS, Config, CorpusConfig, Paths, ValidateConfig
+
 
 class TableError(Exception):
     """The table as a whole does not have the take-table shape (columns or types)."""
 
 
 @dataclass(frozen=True)
-class ValidateConfig:
-    """Plausibility bounds and label sets (params ``validate`` and ``data.corpora.*.label_set``)."""
+class ValidationRules:
+    """What a valid take is: plausible height (params ``validate``) and labels in each corpus's label set."""
 
     label_sets: Mapping[str, Sequence[str]] | None = None
-    label_field: str = "emotion"
-    min_height_m: float = 1.0
-    max_height_m: float = 2.3
+    label_field: str = CorpusConfig.label_field
+    min_height_m: float = ValidateConfig.min_height_m
+    max_height_m: float = ValidateConfig.max_height_m
 
 
 def _heights(df: Any) -> np.ndarray:
@@ -61,7 +63,7 @@ def _heights(df: Any) -> np.ndarray:
     return out
 
 
-def take_schema(cfg: ValidateConfig, heights: np.ndarray | None = None):
+def take_schema(cfg: ValidationRules, heights: np.ndarray | None = None):
     """The pandera DataFrameSchema of the take table under ``cfg``.
 
     ``heights`` (one per row, metres) enables the plausible-height check; it is computed by
@@ -143,7 +145,7 @@ def take_schema(cfg: ValidateConfig, heights: np.ndarray | None = None):
     )
 
 
-def validate_takes(table: Any, cfg: ValidateConfig) -> tuple[Any, list[dict[str, Any]]]:
+def validate_takes(table: Any, cfg: ValidationRules) -> tuple[Any, list[dict[str, Any]]]:
     """Validate a take table (pyarrow Table). Returns (valid rows, one failure dict per offending take).
 
     A failure dict has take_id, source_path, corpus, kind (first failed check), reason (one line,
@@ -211,19 +213,18 @@ def _height_detail(msg: str, height: float, units: str) -> str:
     return f"{msg} (cannot estimate it; units {units!r})"
 
 
-def config_from_params(params: Mapping[str, Any]) -> ValidateConfig:
-    """ValidateConfig from params.yaml (sections ``validate`` and ``data.corpora``)."""
-    v = params.get("validate", {}) or {}
-    corpora = (params.get("data", {}) or {}).get("corpora", {}) or {}
-    sets = {c: list(cfg["label_set"]) for c, cfg in corpora.items() if cfg.get("label_set")}
-    fields = {cfg.get("label_field", "emotion") for cfg in corpora.values()} or {"emotion"}
+def validation_rules(cfg: Config) -> ValidationRules:
+    """The rules of params ``validate`` and ``data.corpora`` (label sets, one shared label field)."""
+    corpora = cfg.data.corpora
+    sets = {c: list(cc.label_set) for c, cc in corpora.items() if cc.label_set}
+    fields = {cc.label_field for cc in corpora.values()} or {CorpusConfig.label_field}
     if len(fields) > 1:
         raise ValueError(f"corpora disagree on label_field: {sorted(fields)}")
-    return ValidateConfig(
+    return ValidationRules(
         label_sets=sets or None,
         label_field=fields.pop(),
-        min_height_m=float(v.get("min_height_m", 1.0)),
-        max_height_m=float(v.get("max_height_m", 2.3)),
+        min_height_m=cfg.validate.min_height_m,
+        max_height_m=cfg.validate.max_height_m,
     )
 
 
@@ -244,8 +245,8 @@ def data_metrics(takes: Any, quarantine: Any) -> dict[str, Any]:
     }
 
 
-def validate_stage(params: Mapping[str, Any], ingested: str, out_dir: str, metrics_path: str) -> int:
-    """Merge every ``<ingested>/*.parquet`` (and quarantine), validate, and write the validated tables.
+def validate_stage(cfg: Config, paths: Paths = PATHS) -> int:
+    """Merge every ``<paths.ingested>/*.parquet`` (and quarantine), validate, write the validated tables.
 
     ``validate.on_error: fail`` prints one line per offending take and returns 1 without writing.
     """
@@ -264,16 +265,16 @@ def validate_stage(params: Mapping[str, Any], ingested: str, out_dir: str, metri
     )
     from skellm.io import write_json
 
-    paths = sorted(p for p in Path(ingested).glob("*.parquet") if not p.name.endswith(".quarantine.parquet"))
-    if not paths:
-        print(f"validate: no take tables in {ingested}/", file=sys.stderr)
+    tables = sorted(
+        p for p in Path(paths.ingested).glob("*.parquet") if not p.name.endswith(".quarantine.parquet")
+    )
+    if not tables:
+        print(f"validate: no take tables in {paths.ingested}/", file=sys.stderr)
         return 1
-    takes = concat_takes(read_takes(p) for p in paths)
-    earlier = [read_quarantine(q) for p in paths if Path(q := quarantine_path(p)).exists()]
-    cfg = config_from_params(params)
-    valid, failures = validate_takes(takes, cfg)
-    on_error = (params.get("validate", {}) or {}).get("on_error", "quarantine")
-    if failures and on_error == "fail":
+    takes = concat_takes(read_takes(p) for p in tables)
+    earlier = [read_quarantine(q) for p in tables if Path(q := quarantine_path(p)).exists()]
+    valid, failures = validate_takes(takes, validation_rules(cfg))
+    if failures and cfg.validate.on_error == "fail":
         for f in failures:
             print(f["reason"], file=sys.stderr)
         print(
@@ -282,10 +283,10 @@ def validate_stage(params: Mapping[str, Any], ingested: str, out_dir: str, metri
         )
         return 1
     quarantine = pyarrow.concat_tables(earlier + [pyarrow.Table.from_pylist(failures, QUARANTINE_SCHEMA)])
-    write_takes(valid, Path(out_dir) / "takes.parquet")
-    write_quarantine(quarantine.to_pylist(), Path(out_dir) / "quarantine.parquet")
+    write_takes(valid, Path(paths.validated) / "takes.parquet")
+    write_quarantine(quarantine.to_pylist(), Path(paths.validated) / "quarantine.parquet")
     metrics = data_metrics(valid, quarantine)
-    write_json(metrics_path, metrics)
+    write_json(paths.metrics_json("data"), metrics)
     print(
         f"validate: {takes.num_rows} ingested takes = {valid.num_rows} valid + {len(failures)} quarantined; "
         f"{quarantine.num_rows} files quarantined in all"

@@ -7,40 +7,20 @@ each use their own bone graph), and integer labels over the union of classes in 
 
 from __future__ import annotations
 
-import json
 import os
-import re
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 
+from skellm.config import AugmentConfig
+from skellm.data.split import LabelSpace
 from skellm.encoder.graph import spatial_partitions
+from skellm.layouts import mirror_permutation
 
 DEFAULT_FPS = 30.0
 MODEL_INPUTS = ("x", "adj", "joint_mask", "time_mask", "fps")  # item keys, in SkeletonEncoder's order
 META_COLUMNS = ("take_id", "corpus", "intensity", "description", "split")
-
-
-@dataclass
-class LabelSpace:
-    """labels.json: the label field, the sorted union of classes and each corpus's own labels."""
-
-    field: str
-    classes: list[str]
-    corpora: dict[str, list[str]] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> LabelSpace:
-        d = json.loads(Path(path).read_text())
-        return cls(d.get("label_field", "emotion"), list(d["classes"]), dict(d.get("corpora", {})))
-
-    def corpus_mask(self, corpus: str) -> np.ndarray:
-        """Bool (n_classes,) of the labels a corpus uses (all classes if the corpus is not listed)."""
-        allowed = self.corpora.get(corpus)
-        if not allowed:
-            return np.ones(len(self.classes), dtype=bool)
-        return np.isin(np.array(self.classes), allowed)
+NO_AUGMENT = AugmentConfig(rotate=0.0, mirror=0.0, crop_min=1.0)
 
 
 @dataclass
@@ -151,34 +131,6 @@ def random_rotation(rng: np.random.Generator, theta: float) -> np.ndarray:
     return (rz @ ry @ rx).astype(np.float32)
 
 
-# (pattern, replacement) in order of precedence: canonical l_/r_, Left/Right anywhere in the name
-# (Xsens, Perception Neuron, Mixamo, Kinect's ShoulderLeft), CMU's LHipJoint/RThumb
-_SIDES = (
-    (re.compile(r"^l_"), "r_"),
-    (re.compile(r"^r_"), "l_"),
-    (re.compile("Left"), "Right"),
-    (re.compile("Right"), "Left"),
-    (re.compile(r"^L(?=[A-Z])"), "R"),
-    (re.compile(r"^R(?=[A-Z])"), "L"),
-)
-
-
-def _mirror_name(name: str) -> str:
-    for pattern, side in _SIDES:
-        if pattern.search(name):
-            return pattern.sub(side, name, count=1)
-    return name
-
-
-def mirror_permutation(joint_names: tuple[str, ...] | list[str]) -> np.ndarray:
-    """Index of each joint's left/right counterpart (itself on the midline), from the joint names.
-
-    A joint whose mirrored name is absent maps to itself.
-    """
-    index = {n: i for i, n in enumerate(joint_names)}
-    return np.array([index.get(_mirror_name(n), i) for i, n in enumerate(joint_names)], dtype=np.int64)
-
-
 def mirror(x: np.ndarray, perm: np.ndarray) -> np.ndarray:
     """Left-right mirror of (T, V, 3) positions in the harmonized frame (Y up, facing +Z: X is lateral)."""
     out = x.copy()
@@ -198,21 +150,20 @@ def valid_crop_resize(x: np.ndarray, start: int, length: int) -> np.ndarray:
 class SkeletonDataset:
     """torch Dataset over a SkeletonSet; augmentation seeded by (seed, epoch, index) so runs resume exactly.
 
-    augment: {"rotate": theta radians (0 = off), "crop_min": lowest kept fraction p of the valid frames
-    (1 = off), "mirror": probability of a left-right mirror (0 = off)}. Items are dicts: x (3, T, V),
+    ``augment`` (params ``encoder.augment``; None: no augmentation): rotate theta radians (0 = off),
+    crop_min the lowest kept fraction p of the valid frames (1 = off), mirror the probability of a
+    left-right mirror (0 = off). Items are dicts: x (3, T, V),
     adj (3, V, V), joint_mask (V,), time_mask (T,), fps (the frame rate of x after any crop-and-resize,
     so motion stays in real time), label, index.
     """
 
-    def __init__(self, data: SkeletonSet, augment: dict | None = None, seed: int = 0):
+    def __init__(self, data: SkeletonSet, augment: AugmentConfig | None = None, seed: int = 0):
         self.data = data
-        self.augment = augment or {}
+        self.augment = augment or NO_AUGMENT
         self.seed = seed
         self.epoch = 0
         self.mirrors = (  # pairings only where used: inference and BN recalibration never mirror
-            [mirror_permutation(names) for names, _ in data.layouts]
-            if float(self.augment.get("mirror", 0.0)) > 0
-            else []
+            [mirror_permutation(names) for names, _ in data.layouts] if self.augment.mirror > 0 else []
         )
 
     def set_epoch(self, epoch: int) -> None:
@@ -227,9 +178,7 @@ class SkeletonDataset:
         d = self.data
         x = d.positions[i]
         fps = float(d.fps[i])
-        theta = float(self.augment.get("rotate", 0.0))
-        crop_min = float(self.augment.get("crop_min", 1.0))
-        flip = float(self.augment.get("mirror", 0.0))
+        theta, crop_min, flip = self.augment.rotate, self.augment.crop_min, self.augment.mirror
         if theta > 0 or crop_min < 1 or flip > 0:
             rng = np.random.default_rng([self.seed, self.epoch, i])
             n_valid = int(d.time_mask[i].sum())

@@ -36,23 +36,3 @@ def spatial_partitions(parents: Sequence[int], n_max: int | None = None) -> np.n
     eye[np.arange(j), np.arange(j)] = 1.0
     a = np.stack([eye, _normalize_columns(inward), _normalize_columns(inward.T)])
     return a.astype(np.float32)
-
-
-class GraphBank:
-    """The distinct skeleton graphs of a dataset, padded to one size; samples refer to them by index."""
-
-    def __init__(self, layouts: Sequence[tuple[Sequence[str], Sequence[int]]], n_max: int | None = None):
-        self.layouts = [(tuple(names), tuple(int(p) for p in parents)) for names, parents in layouts]
-        self.n_max = n_max or max(len(names) for names, _ in self.layouts)
-        self.adjacency = np.stack([spatial_partitions(p, self.n_max) for _, p in self.layouts])
-
-    def index(self, joint_names: Sequence[str], parents: Sequence[int]) -> int:
-        """Index of a layout, KeyError if the bank does not hold it."""
-        return self.layouts.index((tuple(joint_names), tuple(int(p) for p in parents)))
-
-    def to_json(self) -> list[dict]:
-        return [{"joint_names": list(n), "parents": list(p)} for n, p in self.layouts]
-
-    @classmethod
-    def from_json(cls, items: list[dict], n_max: int | None = None) -> GraphBank:
-        return cls([(d["joint_names"], d["parents"]) for d in items], n_max)

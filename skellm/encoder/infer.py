@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from skellm.config import PATHS, Config, Paths
 from skellm.encoder.dataset import MODEL_INPUTS, SkeletonDataset, SkeletonSet, from_rows
 from skellm.io import atomic_path, write_json
 
@@ -76,16 +77,6 @@ def zero_shot_scores(model, semantic: np.ndarray, class_text) -> np.ndarray:
         return (s @ t.T).numpy()
 
 
-def model_dir_for(model_root: str | os.PathLike, corpus: str) -> Path:
-    """The encoder folder that serves ``corpus`` (``<root>/index.json``: joint model or its own)."""
-    index = json.loads((Path(model_root) / "index.json").read_text())
-    if corpus not in index:
-        raise KeyError(
-            f"no encoder in {model_root} for corpus {corpus!r}; trained: {', '.join(sorted(index))}"
-        )
-    return Path(model_root) / index[corpus]
-
-
 def encode_take(model_dir: str | os.PathLike, take: dict[str, Any], loaded=None) -> dict[str, np.ndarray]:
     """Encode one harmonized take (a take-table row: positions flat, n_frames, n_joints, joint_names,
     parents) with the encoder in ``model_dir``; returns the token arrays for a batch of one.
@@ -123,8 +114,8 @@ def export_tokens(
         pq.write_table(table, tmp, compression="zstd")
 
 
-def run_stage(params: dict[str, Any], split_dir: str = "data/split", out_dir: str = "data/tokens") -> None:
-    """encode_tokens stage: frozen encoder tokens for every split -> ``out_dir/<split>.safetensors/.parquet``.
+def run_stage(cfg: Config, paths: Paths = PATHS) -> None:
+    """encode_tokens stage: frozen encoder tokens of every split -> ``paths.tokens``/<split>.*
 
     Each take is encoded by the model its corpus was trained with (``index.json``); all splits share
     one Jmax so the token tensors line up.
@@ -132,14 +123,15 @@ def run_stage(params: dict[str, Any], split_dir: str = "data/split", out_dir: st
     from skellm.data.table import max_joints
     from skellm.encoder.dataset import LabelSpace, load_split
 
-    model_root = Path(params.get("encoder", {}).get("out", "models/encoder"))
+    split_dir, out_dir = Path(paths.split), Path(paths.tokens)
+    model_root = Path(cfg.encoder.out)
     index = json.loads((model_root / "index.json").read_text())
-    labels = LabelSpace.load(Path(split_dir) / "labels.json")
+    labels = LabelSpace.load(split_dir / "labels.json")
     splits = ("train", "test")
-    n_max = max_joints(Path(split_dir) / f"{s}.parquet" for s in splits)
+    n_max = max_joints(split_dir / f"{s}.parquet" for s in splits)
     loaded = {name: load_encoder(model_root / name) for name in sorted(set(index.values()))}
     for split in splits:
-        data = load_split(Path(split_dir) / f"{split}.parquet", labels, n_max)
+        data = load_split(split_dir / f"{split}.parquet", labels, n_max)
         corpora = data.corpora
         unknown = sorted(set(corpora) - set(index))
         if unknown:
@@ -154,5 +146,5 @@ def run_stage(params: dict[str, Any], split_dir: str = "data/split", out_dir: st
             tok = infer(model, data.subset(idx))
             for k, v in tok.items():
                 parts.setdefault(k, np.zeros((len(data), *v.shape[1:]), dtype=v.dtype))[idx] = v
-        export_tokens(Path(out_dir) / split, parts, data, labels.classes)
+        export_tokens(out_dir / split, parts, data, labels.classes)
         print(f"{split}: {len(data)} takes -> {out_dir}/{split}.safetensors")

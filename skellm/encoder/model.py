@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from skellm.config import EncoderConfig
 from skellm.encoder.ctrgcn import CTRGCN
 from skellm.encoder.stgcn import STGCN
 from skellm.encoder.tokens import MultiGranularityTokenizer, SkeletonTokens
@@ -33,7 +34,7 @@ class SkeletonEncoder(nn.Module):
         name = config["model"]
         if name not in BACKBONES:
             raise ValueError(f"encoder.model must be one of {', '.join(BACKBONES)}, not {name!r}")
-        self.input = config.get("input", "pose_motion")
+        self.input = config.get("input", EncoderConfig.input)
         if self.input not in INPUTS:
             raise ValueError(f"encoder.input must be one of {', '.join(INPUTS)}, not {self.input!r}")
         c_in = 3 if self.input == "joint" else 6
@@ -42,11 +43,16 @@ class SkeletonEncoder(nn.Module):
         self.backbone = BACKBONES[name](c_in, int(config["base_channels"]), tuple(config["stage_blocks"]))
         d = int(config["token_dim"])
         self.tokenizer = MultiGranularityTokenizer(
-            self.backbone.out_channels, d, int(config["n_classes"]), float(config.get("dropout", 0.0))
+            self.backbone.out_channels,
+            d,
+            int(config["n_classes"]),
+            float(config.get("dropout", EncoderConfig.dropout)),
         )
         td = int(config["text_dim"])
         self.text_proj = nn.Identity() if td == d else nn.Linear(td, d)
-        self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / float(config.get("temperature", 0.07)))))
+        self.logit_scale = nn.Parameter(
+            torch.tensor(math.log(1 / float(config.get("temperature", EncoderConfig.temperature))))
+        )
 
     def forward(
         self,

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from skellm.config import PATHS, Config, EncoderConfig, Paths, as_dict
 from skellm.encoder.dataset import (
     MODEL_INPUTS,
     LabelSpace,
@@ -27,18 +28,18 @@ from skellm.encoder.dataset import (
 from skellm.io import sha256_file, write_json
 
 
-def model_config(enc: dict[str, Any], n_classes: int, text_dim: int) -> dict[str, Any]:
-    """The architecture part of params ``encoder`` (what :class:`SkeletonEncoder` needs)."""
+def model_config(enc: EncoderConfig, n_classes: int, text_dim: int) -> dict[str, Any]:
+    """The architecture part of params ``encoder`` (what :class:`SkeletonEncoder` needs, saved with it)."""
     return {
-        "model": enc.get("model", "ctrgcn"),
-        "input": enc.get("input", "pose_motion"),
-        "base_channels": int(enc.get("base_channels", 64)),
-        "stage_blocks": list(enc.get("stage_blocks", [4, 3, 3])),
-        "token_dim": int(enc.get("token_dim", 768)),
+        "model": enc.model,
+        "input": enc.input,
+        "base_channels": enc.base_channels,
+        "stage_blocks": list(enc.stage_blocks),
+        "token_dim": enc.token_dim,
         "n_classes": n_classes,
         "text_dim": text_dim,
-        "dropout": float(enc.get("dropout", 0.0)),
-        "temperature": float(enc.get("temperature", 0.07)),
+        "dropout": enc.dropout,
+        "temperature": enc.temperature,
     }
 
 
@@ -58,7 +59,7 @@ def _collate(items: list[dict]):
 def train(
     train_set: SkeletonSet,
     class_text: np.ndarray,
-    enc: dict[str, Any],
+    enc: EncoderConfig,
     seed: int = 0,
     ckpt_dir: str | Path | None = None,
     curves_path: str | Path | None = None,
@@ -78,42 +79,38 @@ def train(
     from skellm.encoder import SkeletonEncoder
     from skellm.encoder.losses import masked_logits, pretrain_loss
 
-    if int(enc.get("threads", 0)) > 0:
-        torch.set_num_threads(int(enc["threads"]))
+    if enc.threads > 0:
+        torch.set_num_threads(enc.threads)
     keep = train_set.labels >= 0
     train_set = train_set.subset(np.flatnonzero(keep))
-    ce_labels = enc.get("ce_labels", "corpus")
-    if ce_labels not in ("corpus", "all"):
-        raise ValueError(f"encoder.ce_labels must be corpus or all, not {ce_labels!r}")
     allowed = None
-    if labels is not None and ce_labels == "corpus":
+    if labels is not None and enc.ce_labels == "corpus":
         allowed = torch.from_numpy(np.stack([labels.corpus_mask(c) for c in train_set.corpora]))
     training.set_seed(seed)
-    acc = training.make_accelerator(enc.get("device", "auto"), seed=seed)
+    acc = training.make_accelerator(enc.device, seed=seed)
     cfg = model_config(enc, class_text.shape[0], class_text.shape[1])
     model = SkeletonEncoder(cfg)
     ctext = torch.from_numpy(np.asarray(class_text, dtype=np.float32))
     decay = [p for n, p in model.named_parameters() if n != "logit_scale"]
     opt = torch.optim.SGD(
         [
-            {"params": decay, "weight_decay": float(enc.get("weight_decay", 4e-4))},
+            {"params": decay, "weight_decay": enc.weight_decay},
             {"params": [model.logit_scale], "weight_decay": 0.0},
         ],
-        lr=float(enc.get("lr", 0.1)),
-        momentum=float(enc.get("momentum", 0.9)),
-        nesterov=bool(enc.get("nesterov", True)),
+        lr=enc.lr,
+        momentum=enc.momentum,
+        nesterov=enc.nesterov,
     )
-    dataset = SkeletonDataset(train_set, enc.get("augment"), seed)
-    bs = min(int(enc.get("batch_size", 16)), len(dataset))
-    if enc.get("batch_by_layout", False):
+    dataset = SkeletonDataset(train_set, enc.augment, seed)
+    bs = min(enc.batch_size, len(dataset))
+    if enc.batch_by_layout:
         sampler = LayoutBatchSampler(dataset, bs, seed)
         loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=_collate)
     else:
         loader = torch.utils.data.DataLoader(
             dataset, batch_size=bs, shuffle=True, drop_last=True, collate_fn=_collate
         )
-    epochs = int(enc.get("epochs", 30))
-    warm = float(enc.get("warmup_epochs", 5))
+    epochs, warm = enc.epochs, enc.warmup_epochs
     model, opt, loader, sched = training.prepare(
         acc,
         model,
@@ -122,7 +119,7 @@ def train(
         lambda spe: training.make_scheduler(opt, epochs * spe, int(round(warm * spe))),
     )
     ctext = ctext.to(acc.device)
-    form = enc.get("loss", "se")
+    form = enc.loss
     raw = acc.unwrap_model(model)
 
     def step(batch):
@@ -139,7 +136,7 @@ def train(
         return {k: v.item() for k, v in parts.items()} | {"acc": hit.item()}
 
     def on_epoch_end(epoch, step_no):
-        if eval_fn is None or not enc.get("eval_every") or (epoch + 1) % int(enc["eval_every"]):
+        if eval_fn is None or not enc.eval_every or (epoch + 1) % enc.eval_every:
             return None
         return eval_fn(raw.eval(), ctext.cpu())
 
@@ -152,9 +149,9 @@ def train(
         epochs,
         scheduler=sched,
         ckpt_dir=ckpt_dir,
-        ckpt_every_steps=int(enc.get("ckpt_every_steps", 0)),
+        ckpt_every_steps=enc.ckpt_every_steps,
         curves=curves,
-        log_every=int(enc.get("log_every", 5)),
+        log_every=enc.log_every,
         on_epoch_end=on_epoch_end,
         on_epoch_start=dataset.set_epoch,
         progress=progress,
@@ -162,7 +159,7 @@ def train(
         seed=seed,
     )
     seconds = time.perf_counter() - t0
-    if enc.get("bn_recalibrate", True):
+    if enc.bn_recalibrate:
         recalibrate_bn(raw, train_set, bs, acc.device)
     return raw.eval().cpu(), ctext.cpu(), seconds, state.step * bs
 
@@ -241,56 +238,40 @@ def _fingerprint(*parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def run_stage(
-    params: dict[str, Any],
-    split_dir: str = "data/split",
-    text_path: str = "data/text/features",
-    metrics_path: str = "metrics/encoder.json",
-    plots_dir: str = "metrics/plots",
-    curves_dir: str = "metrics/curves",
-    progress: bool = True,
-) -> dict[str, Any]:
+def run_stage(cfg: Config, paths: Paths = PATHS, progress: bool = True) -> dict[str, Any]:
     """pretrain_encoder stage: train (joint or separate), evaluate on the test split, write metrics."""
     from skellm.data.table import max_joints
     from skellm.text.features import load_class_text
 
-    enc = params.get("encoder", {})
-    seed = int(params.get("seed", 0))
-    split_dir = Path(split_dir)
+    enc, seed = cfg.encoder, cfg.seed
+    split_dir, text_path = Path(paths.split), Path(paths.text_features)
+    curves_dir, plots_dir = Path(paths.curves), Path(paths.plots)
     labels = LabelSpace.load(split_dir / "labels.json")
     class_text = load_class_text(text_path, labels.classes)
     n_max = max_joints(split_dir / f"{s}.parquet" for s in ("train", "test"))
     train_all = load_split(split_dir / "train.parquet", labels, n_max)
     test_all = load_split(split_dir / "test.parquet", labels, n_max)
-    mode = enc.get("training", "joint")
-    if mode not in ("joint", "separate"):
-        raise ValueError(f"encoder.training must be joint or separate, not {mode!r}")
+    mode = enc.training
     groups = (
         {"joint": sorted(set(train_all.corpora))}
         if mode == "joint"
         else {c: [c] for c in sorted(set(train_all.corpora))}
     )
-    out = Path(enc.get("out", "models/encoder"))
+    out = Path(enc.out)
     fp_data = [
         sha256_file(split_dir / "train.parquet"),
-        sha256_file(Path(text_path).with_suffix(".safetensors")),
+        sha256_file(text_path.with_suffix(".safetensors")),
     ]
-    metrics: dict[str, Any] = {
-        "model": enc.get("model", "ctrgcn"),
-        "loss": enc.get("loss", "se"),
-        "training": mode,
-    }
+    metrics: dict[str, Any] = {"model": enc.model, "loss": enc.loss, "training": mode}
     merged: dict[str, Any] = {}
     index, seconds, seen = {}, 0.0, 0
     for name, corpora in groups.items():
         tr = train_all.subset(np.flatnonzero(np.isin(train_all.corpora, corpora)))
         te = test_all.subset(np.flatnonzero(np.isin(test_all.corpora, corpora)))
-        ckpt = Path(enc.get("checkpoint_dir", ".cache/skellm/encoder")) / _fingerprint(
-            enc, seed, fp_data, name
-        )
+        ckpt = Path(enc.checkpoint_dir) / _fingerprint(as_dict(enc), seed, fp_data, name)
 
         def eval_fn(model, ctext, te=te):
-            r = evaluate(model, ctext, te, labels, int(enc.get("topk", 3)))
+            r = evaluate(model, ctext, te, labels, enc.topk)
             return {
                 "test_acc": r["accuracy"].get("all", float("nan")),
                 "test_zero_shot": r["zero_shot"].get("all", float("nan")),
@@ -302,7 +283,7 @@ def run_stage(
             enc,
             seed,
             ckpt,
-            Path(curves_dir) / "encoder" / f"{name}.csv",
+            curves_dir / "encoder" / f"{name}.csv",
             eval_fn,
             progress,
             desc=f"encoder[{name}]",
@@ -319,19 +300,19 @@ def run_stage(
             {"classes": labels.classes, "label_field": labels.field, "corpora": corpora, "training": mode},
         )
         index.update({c: name for c in corpora})
-        if not enc.get("keep_checkpoints", False):  # the run is complete: nothing left to resume
+        if not enc.keep_checkpoints:  # the run is complete: nothing left to resume
             shutil.rmtree(ckpt, ignore_errors=True)
-        r = evaluate(model, ctext, te, labels, int(enc.get("topk", 3)))
+        r = evaluate(model, ctext, te, labels, enc.topk)
         for key, val in r.items():
             merged.setdefault(key, {}).update({k: v for k, v in val.items() if k != "all"})
     write_json(out / "index.json", index)
-    for stale in (Path(curves_dir) / "encoder").glob("*.csv"):  # curves of the other training mode
+    for stale in (curves_dir / "encoder").glob("*.csv"):  # curves of the other training mode
         if stale.stem not in groups:
             stale.unlink()
-    shutil.rmtree(Path(plots_dir) / "encoder_confusion", ignore_errors=True)
+    shutil.rmtree(plots_dir / "encoder_confusion", ignore_errors=True)
     # overall figures over all test takes (separate mode: each corpus by its own model)
     n_test = merged["n_test"]
-    for key in ("accuracy", f"top{int(enc.get('topk', 3))}", "zero_shot"):
+    for key in ("accuracy", f"top{enc.topk}", "zero_shot"):
         merged[key]["all"] = round(
             sum(merged[key][c] * n_test[c] for c in n_test) / max(1, sum(n_test.values())), 4
         )
@@ -340,6 +321,6 @@ def run_stage(
     metrics["train_seconds"] = round(seconds, 1)
     metrics["train_takes_per_s"] = round(seen / max(seconds, 1e-9), 2)
     for c, rows in confusion.items():
-        _write_confusion(Path(plots_dir) / "encoder_confusion" / f"{c}.csv", rows)
-    write_json(metrics_path, metrics)
+        _write_confusion(plots_dir / "encoder_confusion" / f"{c}.csv", rows)
+    write_json(paths.metrics_json("encoder"), metrics)
     return metrics

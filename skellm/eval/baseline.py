@@ -7,12 +7,13 @@ corpus, then scores each corpus's test takes with predictions restricted to that
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from skellm.config import PATHS, BaselineConfig, Config, Paths
 
 
 def take_features(row: Mapping[str, Any]) -> np.ndarray:
@@ -40,7 +41,7 @@ def table_features(path: str | Path, label_field: str) -> tuple[np.ndarray, np.n
     return np.stack(feats), labels, np.array([r["corpus"] for r in rows]).astype(str)
 
 
-def make_classifier(kind: str = "logistic", seed: int = 0):
+def make_classifier(kind: str = BaselineConfig.classifier, seed: int = 0):
     """A standardised scikit-learn classifier: ``logistic`` or ``random_forest``."""
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
@@ -63,7 +64,7 @@ def evaluate(
     y_test: np.ndarray,
     corpus_test: np.ndarray,
     corpus_labels: Mapping[str, Sequence[str]],
-    kind: str = "logistic",
+    kind: str = BaselineConfig.classifier,
     seed: int = 0,
 ) -> dict[str, dict[str, float]]:
     """Fit on all train takes; accuracy per corpus with predictions restricted to the corpus's labels."""
@@ -85,11 +86,26 @@ def evaluate(
     return out
 
 
-def run_baseline(split_dir: str | Path, kind: str = "logistic", seed: int = 0) -> dict[str, dict[str, float]]:
+def run_baseline(
+    split_dir: str | Path, kind: str = BaselineConfig.classifier, seed: int = 0
+) -> dict[str, dict[str, float]]:
     """Features of ``split_dir``/{train,test}.parquet, classifier per ``kind``, metrics per corpus."""
+    from skellm.data.split import LabelSpace
+
     split_dir = Path(split_dir)
-    info = json.loads((split_dir / "labels.json").read_text())
-    field = info.get("label_field", "emotion")
-    x_tr, y_tr, _ = table_features(split_dir / "train.parquet", field)
-    x_te, y_te, c_te = table_features(split_dir / "test.parquet", field)
-    return evaluate(x_tr, y_tr, x_te, y_te, c_te, info["corpora"], kind, seed)
+    labels = LabelSpace.load(split_dir / "labels.json")
+    x_tr, y_tr, _ = table_features(split_dir / "train.parquet", labels.field)
+    x_te, y_te, c_te = table_features(split_dir / "test.parquet", labels.field)
+    return evaluate(x_tr, y_tr, x_te, y_te, c_te, labels.corpora, kind, seed)
+
+
+def run_stage(cfg: Config, paths: Paths = PATHS) -> dict[str, dict[str, float]]:
+    """baseline stage: hand features + classifier on the split -> metrics/baseline.json."""
+    from skellm.io import write_json
+
+    metrics = run_baseline(paths.split, cfg.baseline.classifier, cfg.seed)
+    for corpus, m in metrics.items():
+        chance, n = m["chance"], m["n_test"]
+        print(f"baseline {corpus}: accuracy {m['accuracy']:.3f} (chance {chance:.3f}, n_test {n})")
+    write_json(paths.metrics_json("baseline"), metrics)
+    return metrics

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from skellm.config import PATHS, Config, EvalConfig, LoraConfig, Paths
 from skellm.eval.labels import consistent, parse_label
 from skellm.io import atomic_path, write_json
 
@@ -52,13 +53,13 @@ def _batches(idx: list[int], size: int):
 
 
 def evaluate(
+    eval_cfg: EvalConfig,
+    lora: LoraConfig,
     *,
     tokens_dir: str | Path,
     labels_json: str | Path,
     llm_dir: str | Path,
     trained_dir: str | Path,
-    eval_params: dict[str, Any],
-    lora: dict[str, Any],
     metrics_path: str | Path,
     plots_dir: str | Path,
     predictions_path: str | Path | None = None,
@@ -68,24 +69,25 @@ def evaluate(
     import torch
     from tqdm.auto import tqdm
 
-    from skellm.llm.data import load_label_sets, load_tokens
+    from skellm.data.split import LabelSpace
+    from skellm.llm.data import load_tokens
     from skellm.llm.generate import greedy
     from skellm.llm.model import load_trained, select_tokens
     from skellm.llm.prompts import RECOGNITION_QUESTIONS
     from skellm.llm.scoring import score_labels
 
-    torch.set_num_threads(int(eval_params.get("threads") or torch.get_num_threads()))
+    torch.set_num_threads(eval_cfg.threads or torch.get_num_threads())
     tensors, table = load_tokens(tokens_dir, "test")
-    classes, label_sets = load_label_sets(labels_json)
+    spec = LabelSpace.load(labels_json)
+    classes, label_sets = spec.classes, spec.corpora
     model = load_trained(llm_dir, trained_dir)
     model.eval()
-    fmt = lora.get("answer_format", "A")
+    fmt = lora.answer_format
     question = RECOGNITION_QUESTIONS[0]
-    bs = int(eval_params.get("batch_size", 16))
-    max_new = int(eval_params.get("max_new_tokens", 8))
+    bs, max_new = eval_cfg.batch_size, eval_cfg.max_new_tokens
     corpora, labels = table["corpus"].to_list(), table["label"].to_list()
     logits = tensors["logits"].float()
-    holdout = set(lora.get("holdout_labels") or ())
+    holdout = set(lora.holdout_labels)
 
     rows: list[dict[str, Any]] = []
     timing = {"generate_s": 0.0, "score_s": 0.0}
@@ -143,7 +145,7 @@ def evaluate(
         "score": _summary(held, "score"),
         "generate": _summary(held, "generate"),
     }
-    metrics["description"], described = _describe(model, tensors, table, label_sets, classes, eval_params)
+    metrics["description"], described = _describe(model, tensors, table, label_sets, classes, eval_cfg)
     write_json(metrics_path, metrics)
 
     plots = Path(plots_dir)
@@ -166,7 +168,9 @@ def evaluate(
     return metrics
 
 
-def _describe(model, tensors, table, label_sets, classes, eval_params) -> tuple[dict[str, Any], list]:
+def _describe(
+    model, tensors, table, label_sets, classes, eval_cfg: EvalConfig
+) -> tuple[dict[str, Any], list]:
     """Description metrics, explanation/label consistency, and the generated texts (as rows)."""
     from tqdm.auto import tqdm
 
@@ -178,13 +182,13 @@ def _describe(model, tensors, table, label_sets, classes, eval_params) -> tuple[
     refs = table["description"].to_list()
     labels, corpora = table["label"].to_list(), table["corpus"].to_list()
     idx = [i for i, d in enumerate(refs) if d and d.strip() and labels[i] is not None]
-    idx = idx[: int(eval_params.get("max_describe", 10**9))]
+    idx = idx[: eval_cfg.max_describe]
     preds: list[str] = []
-    bs = int(eval_params.get("batch_size", 16))
+    bs = eval_cfg.batch_size
     for chunk in tqdm(list(_batches(idx, bs)), desc="evaluate descriptions", dynamic_ncols=True):
         feats, fmask = select_tokens(tensors, model.token_kind, chunk)
         qs = [describe_question(labels[i]) for i in chunk]
-        preds += greedy(model, feats, fmask, qs, int(eval_params.get("describe_max_new_tokens", 48)))
+        preds += greedy(model, feats, fmask, qs, eval_cfg.describe_max_new_tokens)
     scores = description_scores(preds, [refs[i].strip() for i in idx])
     ok = [
         consistent(p, labels[i], label_sets.get(corpora[i]) or classes)
@@ -194,3 +198,23 @@ def _describe(model, tensors, table, label_sets, classes, eval_params) -> tuple[
     ids = table["take_id"].to_list()
     described = [(ids[i], labels[i], refs[i].strip(), p) for p, i in zip(preds, idx, strict=True)]
     return scores, described
+
+
+def run_stage(cfg: Config, paths: Paths = PATHS) -> dict[str, Any]:
+    """evaluate stage: the trained LoRA model on the test tokens -> metrics/llm.json, plots, predictions."""
+    metrics = evaluate(
+        cfg.eval,
+        cfg.lora,
+        tokens_dir=paths.tokens,
+        labels_json=paths.labels_json,
+        llm_dir=cfg.llm.out,
+        trained_dir=paths.models / "lora_recognize",
+        metrics_path=paths.metrics_json("llm"),
+        plots_dir=paths.plots,
+        predictions_path=paths.predictions,
+    )
+    for mode, res in metrics["recognition"].items():
+        print(
+            f"{mode:22s} accuracy {res['overall']['accuracy']:.3f}  error {res['overall']['error_rate']:.3f}"
+        )
+    return metrics

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from skellm.config import LoraConfig
 from skellm.llm.prompts import RECOGNITION_QUESTIONS, describe_question, format_answer
 
 TASKS = ("describe", "recognize")
@@ -39,12 +39,6 @@ def load_tokens(tokens_dir: str | Path, split: str):
     return tensors, table
 
 
-def load_label_sets(labels_json: str | Path) -> tuple[list[str], dict[str, list[str]]]:
-    """``(classes, {corpus: labels})`` from data/split/labels.json."""
-    spec = json.loads(Path(labels_json).read_text())
-    return list(spec["classes"]), {k: list(v) for k, v in spec["corpora"].items()}
-
-
 def recognition_examples(table, answer_format: str = "A", holdout: tuple[str, ...] = ()) -> list[Example]:
     """One example per labelled take, cycling through the question phrasings."""
     out = []
@@ -68,16 +62,16 @@ def description_examples(table, holdout: tuple[str, ...] = ()) -> list[Example]:
     return out
 
 
-def _examples_of(task: str, table, lora: dict[str, Any]) -> list[Example]:
-    holdout = tuple(lora.get("holdout_labels") or ())
+def _examples_of(task: str, table, lora: LoraConfig) -> list[Example]:
+    holdout = tuple(lora.holdout_labels)
     if task == "describe":
         return description_examples(table, holdout)
     if task == "recognize":
-        return recognition_examples(table, lora.get("answer_format", "A"), holdout)
+        return recognition_examples(table, lora.answer_format, holdout)
     raise ValueError(f"task must be one of {TASKS}, not {task!r}")
 
 
-def task_examples(task: str, table, lora: dict[str, Any]) -> list[Example]:
+def task_examples(task: str, table, lora: LoraConfig) -> list[Example]:
     """Examples of ``task`` (describe | recognize) under the ``lora`` params.
 
     ``lora.<task>.rehearse`` (a fraction) mixes in that share of the other task's examples, so the second
@@ -85,7 +79,7 @@ def task_examples(task: str, table, lora: dict[str, Any]) -> list[Example]:
     a bare label).
     """
     main = _examples_of(task, table, lora)
-    share = float((lora.get(task) or {}).get("rehearse", 0.0))
+    share = getattr(lora, task).rehearse
     if share <= 0:
         return main
     other = _examples_of(next(t for t in TASKS if t != task), table, lora)

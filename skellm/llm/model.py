@@ -16,8 +16,9 @@ from typing import Any
 
 from torch import nn
 
+from skellm.config import LLMConfig, LoraConfig
 from skellm.io import write_json
-from skellm.llm.projector import make_projector
+from skellm.llm.projector import make_projector, projector_in_dim
 from skellm.llm.prompts import split_template
 
 TOKEN_KINDS = ("semantic", "spatiotemporal", "both")
@@ -60,12 +61,13 @@ class SkeletonLM(nn.Module):
     the prepared LLM folder, so checkpoints stay small even for a 7B model.
     """
 
-    def __init__(self, llm, projector, tokenizer, token_kind: str = "semantic"):
+    def __init__(self, llm, projector, tokenizer, token_kind: str, projector_kind: str):
         super().__init__()
         if token_kind not in TOKEN_KINDS:
             raise ValueError(f"llm.tokens must be one of {TOKEN_KINDS}, not {token_kind!r}")
         self.llm = llm
         self.projector = projector
+        self.projector_kind = projector_kind  # saved with the weights: load_trained rebuilds this kind
         self.tokenizer = tokenizer
         self.token_kind = token_kind
         before, _ = split_template("")
@@ -203,28 +205,28 @@ def load_base(llm_dir: str | Path, dtype: str = "float32"):
     return llm, tok
 
 
-def lora_config(lora: dict[str, Any]):
+def lora_config(lora: LoraConfig):
     """A peft LoraConfig from the ``lora`` params section."""
-    from peft import LoraConfig
+    import peft
 
-    return LoraConfig(
-        r=int(lora["rank"]),
-        lora_alpha=float(lora["alpha"]),
-        lora_dropout=float(lora["dropout"]),
-        target_modules=list(lora["target_modules"]),
+    return peft.LoraConfig(
+        r=lora.rank,
+        lora_alpha=float(lora.alpha),
+        lora_dropout=lora.dropout,
+        target_modules=list(lora.target_modules),
         task_type="CAUSAL_LM",
     )
 
 
-def new_model(llm, tokenizer, in_dim: int, llm_params: dict[str, Any], lora: dict[str, Any]) -> SkeletonLM:
+def new_model(llm, tokenizer, in_dim: int, llm_cfg: LLMConfig, lora: LoraConfig) -> SkeletonLM:
     """Wrap a base LM with fresh LoRA adapters and a fresh projector."""
     from peft import get_peft_model
 
     llm.requires_grad_(False)
     peft_llm = get_peft_model(llm, lora_config(lora))
     hidden = llm.get_input_embeddings().weight.shape[1]
-    proj = make_projector(llm_params.get("projector", "linear"), in_dim, hidden)
-    return SkeletonLM(peft_llm, proj, tokenizer, llm_params.get("tokens", "semantic"))
+    proj = make_projector(llm_cfg.projector, in_dim, hidden)
+    return SkeletonLM(peft_llm, proj, tokenizer, llm_cfg.tokens, llm_cfg.projector)
 
 
 def save_trained(model: SkeletonLM, out_dir: str | Path, extra: dict[str, Any] | None = None) -> None:
@@ -236,11 +238,10 @@ def save_trained(model: SkeletonLM, out_dir: str | Path, extra: dict[str, Any] |
     model.llm.save_pretrained(out / ADAPTER_DIR, safe_serialization=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.projector.state_dict().items()}
     save_file(state, out / PROJECTOR_FILE)
-    proj = model.projector if hasattr(model.projector, "weight") else model.projector[0]
     meta = {
         "token_kind": model.token_kind,
-        "projector": "linear" if hasattr(model.projector, "weight") else "mlp",
-        "in_dim": int(proj.weight.shape[1]),
+        "projector": model.projector_kind,
+        "in_dim": projector_in_dim(model.projector),
     }
     write_json(out / META_FILE, {**meta, **(extra or {})})
 
@@ -260,4 +261,4 @@ def load_trained(
     proj = make_projector(meta["projector"], meta["in_dim"], hidden)
     proj.load_state_dict(load_file(trained / PROJECTOR_FILE))
     proj.requires_grad_(trainable)
-    return SkeletonLM(peft_llm, proj, tok, meta["token_kind"])
+    return SkeletonLM(peft_llm, proj, tok, meta["token_kind"], meta["projector"])

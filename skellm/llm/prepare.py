@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from skellm.config import Config
 from skellm.io import sha256_file, write_json
 
 SOURCE_FILE = "source.json"
@@ -118,4 +119,11 @@ def prepare_llm(out_dir: str | os.PathLike, path: str | None = None) -> Path:
     else:
         convert_gguf(packaged_gguf(), out)
     check_causal_lm(resolve_llm_dir(out))
+    return out
+
+
+def run_stage(cfg: Config) -> Path:
+    """prepare_llm stage: ``llm.path`` (or the packaged SmolLM2) as a plain HF folder at ``llm.out``."""
+    out = prepare_llm(cfg.llm.out, cfg.llm.path)
+    print(f"prepare_llm: wrote {out}")
     return out

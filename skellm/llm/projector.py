@@ -14,3 +14,11 @@ def make_projector(kind: str, in_dim: int, out_dim: int):
     if kind == "mlp":
         return nn.Sequential(nn.Linear(in_dim, out_dim), nn.GELU(), nn.Linear(out_dim, out_dim))
     raise ValueError(f"llm.projector must be one of {PROJECTORS}, not {kind!r}")
+
+
+def projector_in_dim(projector) -> int:
+    """The skeleton-token width a projector made by :func:`make_projector` reads."""
+    from torch import nn
+
+    first = projector[0] if isinstance(projector, nn.Sequential) else projector
+    return int(first.in_features)

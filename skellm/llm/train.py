@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from skellm.config import PATHS, Config, LLMConfig, LoraConfig, Paths, as_dict
 from skellm.io import write_json
 
 FINGERPRINT = "fingerprint.json"
@@ -58,9 +59,9 @@ def train_stage(
     tokens_dir: str | Path,
     llm_dir: str | Path,
     out_dir: str | Path,
-    llm_params: dict[str, Any],
-    lora: dict[str, Any],
-    seed: int = 0,
+    llm_cfg: LLMConfig,
+    lora: LoraConfig,
+    seed: int,
     init_dir: str | Path | None = None,
     ckpt_dir: str | Path | None = None,
     curves_path: str | Path | None = None,
@@ -74,20 +75,18 @@ def train_stage(
     from skellm.llm.data import Collator, load_tokens, step_order, task_examples
     from skellm.llm.model import load_base, load_trained, new_model, save_trained
 
-    cfg = lora[task]
-    steps, batch_size = int(cfg["steps"]), int(cfg["batch_size"])
+    cfg = getattr(lora, task)
+    steps, batch_size = cfg.steps, cfg.batch_size
     training.set_seed(seed)
-    torch.set_num_threads(int(lora.get("threads") or torch.get_num_threads()))
-    accelerator = training.make_accelerator(
-        lora.get("device", "auto"), seed, mixed_precision=lora.get("mixed_precision", "no")
-    )
+    torch.set_num_threads(lora.threads or torch.get_num_threads())
+    accelerator = training.make_accelerator(lora.device, seed, mixed_precision=lora.mixed_precision)
     tensors, table = load_tokens(tokens_dir, "train")
-    dtype = llm_params.get("dtype", "float32")
+    dtype = llm_cfg.dtype
     if init_dir:
         model = load_trained(llm_dir, init_dir, trainable=True, dtype=dtype)
     else:
         llm, tok = load_base(llm_dir, dtype)
-        model = new_model(llm, tok, tensors["semantic"].shape[-1], llm_params, lora)
+        model = new_model(llm, tok, tensors["semantic"].shape[-1], llm_cfg, lora)
     examples = task_examples(task, table, lora)
     collate = Collator(model, tensors, examples, model.token_kind)
     # ``steps`` counts optimizer steps: each of the N processes takes its own batch per step
@@ -97,12 +96,12 @@ def train_stage(
     lora_params = [p for n, p in model.llm.named_parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(
         [
-            {"params": lora_params, "lr": float(cfg["lr"])},
-            {"params": list(model.projector.parameters()), "lr": float(cfg.get("projector_lr", cfg["lr"]))},
+            {"params": lora_params, "lr": cfg.lr},
+            {"params": list(model.projector.parameters()), "lr": cfg.projector_lr},
         ],
         weight_decay=0.0,
     )
-    warmup = int(cfg.get("warmup_steps", 0))
+    warmup = cfg.warmup_steps
     model.train()
     model, optimizer, loader, scheduler = training.prepare(
         accelerator,
@@ -113,13 +112,19 @@ def train_stage(
     )
     if ckpt_dir is not None:
         ckpt_dir = Path(ckpt_dir)
-        spec = {"task": task, "lora": lora, "llm": llm_params, "seed": seed, "init": str(init_dir)}
+        spec = {
+            "task": task,
+            "lora": as_dict(lora),
+            "llm": as_dict(llm_cfg),
+            "seed": seed,
+            "init": str(init_dir),
+        }
         spec["tokens"] = sha256_file(Path(tokens_dir) / "train.safetensors")
         if accelerator.is_main_process:
             _fingerprint(ckpt_dir, spec)
         accelerator.wait_for_everyone()
     curves = training.CurveLogger(curves_path) if curves_path else None
-    step = make_step(accelerator, model, optimizer, float(lora.get("max_grad_norm", 1.0)))
+    step = make_step(accelerator, model, optimizer, lora.max_grad_norm)
     state = training.fit(
         accelerator,
         loader,
@@ -127,10 +132,11 @@ def train_stage(
         epochs=1,
         scheduler=scheduler,
         ckpt_dir=ckpt_dir,
-        ckpt_every_steps=int(lora.get("checkpoint_every", 25)),
+        ckpt_every_steps=lora.checkpoint_every,
         curves=curves,
-        log_every=int(lora.get("log_every", 1)),
+        log_every=lora.log_every,
         desc=f"lora {task}",
+        seed=seed,
     )
     losses = [
         float(r["train_loss"])
@@ -147,7 +153,8 @@ def train_stage(
     }
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        save_trained(accelerator.unwrap_model(model), out_dir, extra={"lora": lora, "summary": summary})
+        extra = {"lora": as_dict(lora), "summary": summary}
+        save_trained(accelerator.unwrap_model(model), out_dir, extra=extra)
         if ckpt_dir is not None:
             shutil.rmtree(ckpt_dir, ignore_errors=True)  # done: a re-run must not resume a finished run
     return summary
@@ -156,27 +163,26 @@ def train_stage(
 STAGES = {1: "lora_describe", 2: "lora_recognize"}
 
 
-def run_stage(position: int, params: dict[str, Any], root: str | Path = ".") -> dict[str, Any]:
-    """Run pipeline LoRA stage 1 (lora_describe) or 2 (lora_recognize) with the repo's fixed paths.
+def run_stage(position: int, cfg: Config, paths: Paths = PATHS) -> dict[str, Any]:
+    """Run pipeline LoRA stage 1 (lora_describe) or 2 (lora_recognize).
 
     Stage 1 trains the first task of ``lora.order`` from a fresh adapter; stage 2 the second task,
     starting from stage 1's adapter and projector.
     """
-    root = Path(root)
-    lora = params["lora"]
+    lora = cfg.lora
     name = STAGES[position]
-    task = stage_task(position, str(lora.get("order", "DR")))
+    task = stage_task(position, lora.order)
     summary = train_stage(
         task,
-        tokens_dir=root / "data/tokens",
-        llm_dir=root / params["llm"].get("out", "models/llm"),
-        out_dir=root / "models" / name,
-        llm_params=params["llm"],
+        tokens_dir=paths.tokens,
+        llm_dir=Path(cfg.llm.out),
+        out_dir=paths.models / name,
+        llm_cfg=cfg.llm,
         lora=lora,
-        seed=int(params.get("seed", 0)),
-        init_dir=root / "models" / STAGES[1] if position == 2 else None,
-        ckpt_dir=root / lora.get("checkpoint_dir", ".cache/skellm/lora") / name,
-        curves_path=root / "metrics" / "curves" / f"{name}.csv",
+        seed=cfg.seed,
+        init_dir=paths.models / STAGES[1] if position == 2 else None,
+        ckpt_dir=Path(lora.checkpoint_dir) / name,
+        curves_path=paths.curves / f"{name}.csv",
     )
-    write_json(root / "metrics" / f"{name}.json", summary)
+    write_json(paths.metrics_json(name), summary)
     return summary

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from skellm.config import Config, DataConfig, SynthConfig
 from skellm.layouts import KINECT_V2, XSENS23
 from skellm.synth.body import (
     Actor,
@@ -375,11 +376,11 @@ def _work(job: tuple[TakePlan, Actor, str]) -> dict[str, str]:
 
 def generate(
     out: str | os.PathLike,
-    size: str | dict[str, int] = "default",
+    size: str | dict[str, int] = SynthConfig.size,
     seed: int = 0,
     workers: int = 1,
-    describe_fraction: float = 0.4,
-    mvnx_fraction: float = 0.15,
+    describe_fraction: float = SynthConfig.describe_fraction,
+    mvnx_fraction: float = SynthConfig.mvnx_fraction,
     corpora: tuple[str, ...] = ("A", "B", "C"),
     progress: bool = True,
 ) -> dict[str, int]:
@@ -428,16 +429,17 @@ def generate(
     return {name: len(plans[name]) for name in corpora}
 
 
-def write_raw(out: str | os.PathLike, source: str, synth: dict[str, Any], seed: int) -> dict[str, int]:
-    """The synth stage: generate into a temporary folder beside ``out`` then rename it onto ``out``.
+def write_raw(data: DataConfig, seed: int) -> dict[str, int]:
+    """Generate into a temporary folder beside ``data.synth.out`` then rename it onto that folder.
 
-    With ``source`` other than ``synth`` the folder is left empty but for a README line, so the
+    With ``data.source`` other than ``synth`` the folder is left empty but for a README line, so the
     pipeline's outputs stay declared while users point the corpora at their own data.
     """
     import shutil
     import tempfile
 
-    out = Path(out)
+    synth, source = data.synth, data.source
+    out = Path(synth.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
@@ -445,11 +447,11 @@ def write_raw(out: str | os.PathLike, source: str, synth: dict[str, Any], seed: 
         if source == "synth":
             counts = generate(
                 tmp,
-                size=synth.get("size", "default"),
-                seed=int(seed),
-                workers=int(synth.get("workers", 2)),
-                describe_fraction=float(synth.get("describe_fraction", 0.4)),
-                mvnx_fraction=float(synth.get("mvnx_fraction", 0.15)),
+                size=synth.size,
+                seed=seed,
+                workers=synth.workers,
+                describe_fraction=synth.describe_fraction,
+                mvnx_fraction=synth.mvnx_fraction,
             )
         else:
             (tmp / "README.md").write_text(
@@ -463,3 +465,11 @@ def write_raw(out: str | os.PathLike, source: str, synth: dict[str, Any], seed: 
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
+
+
+def run_stage(cfg: Config) -> dict[str, int]:
+    """synth stage: the synthetic corpora under ``data.synth.out`` (nothing unless ``data.source: synth``)."""
+    counts = write_raw(cfg.data, cfg.seed)
+    done = ", ".join(f"{c} {n} takes" for c, n in counts.items())
+    print("synth: " + (done or "no takes (data.source is not synth)"))
+    return counts

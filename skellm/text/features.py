@@ -10,18 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from skellm.config import PATHS, Config, Paths, TextConfig
 from skellm.io import atomic_path, sha256_file, write_json
-
-DEFAULT_TEMPLATES = (
-    "This is a {label} person.",
-    "A person moving with {label}.",
-    "The body shows {label}.",
-)
 
 
 def prompts(classes: list[str], templates: list[str] | tuple[str, ...]) -> list[list[str]]:
@@ -29,21 +25,21 @@ def prompts(classes: list[str], templates: list[str] | tuple[str, ...]) -> list[
     return [[t.format(label=c) for c in classes] for t in templates]
 
 
-def encoder_identity(cfg: dict[str, Any]) -> dict[str, str]:
+def encoder_identity(cfg: TextConfig) -> dict[str, str]:
     """What determines the features besides the prompts: backend, model and weights fingerprint."""
-    backend = cfg.get("backend", "minilm")
+    backend = cfg.backend
     if backend == "minilm":
-        path = Path(cfg.get("minilm_path") or _minilm_path())
+        path = _minilm_path()
         return {
             "backend": backend,
             "model": "all-MiniLM-L6-v2",
             "weights": sha256_file(path / "model.safetensors"),
         }
     if backend == "open_clip":
-        ckpt = cfg.get("open_clip_checkpoint")
+        ckpt = cfg.open_clip_checkpoint
         if not ckpt or not Path(ckpt).is_file():
             raise FileNotFoundError(f"text.open_clip_checkpoint: no checkpoint file at {ckpt!r}")
-        return {"backend": backend, "model": str(cfg["open_clip_model"]), "weights": sha256_file(ckpt)}
+        return {"backend": backend, "model": str(cfg.open_clip_model), "weights": sha256_file(ckpt)}
     raise ValueError(f"text.backend must be minilm or open_clip, not {backend!r}")
 
 
@@ -71,13 +67,13 @@ class _MiniLM:
 
 
 class _OpenClip:
-    def __init__(self, cfg: dict[str, Any]):
+    def __init__(self, cfg: TextConfig):
         import open_clip
 
-        if cfg.get("open_clip_config"):
-            open_clip.add_model_config(cfg["open_clip_config"])
-        name = cfg["open_clip_model"]
-        self.model = open_clip.create_model(name, pretrained=str(cfg["open_clip_checkpoint"])).eval()
+        if cfg.open_clip_config:
+            open_clip.add_model_config(cfg.open_clip_config)
+        name = cfg.open_clip_model
+        self.model = open_clip.create_model(name, pretrained=str(cfg.open_clip_checkpoint)).eval()
         self.tok = open_clip.get_tokenizer(name)
 
     def __call__(self, texts: list[str]) -> np.ndarray:
@@ -87,10 +83,10 @@ class _OpenClip:
             return self.model.encode_text(self.tok(texts)).float().numpy()
 
 
-def load_text_encoder(cfg: dict[str, Any]):
+def load_text_encoder(cfg: TextConfig):
     """A callable list[str] -> (n, D) float32 array for the configured backend."""
-    if cfg.get("backend", "minilm") == "minilm":
-        return _MiniLM(Path(cfg.get("minilm_path") or _minilm_path()))
+    if cfg.backend == "minilm":
+        return _MiniLM(_minilm_path())
     return _OpenClip(cfg)
 
 
@@ -99,7 +95,7 @@ def _key(obj: Any) -> str:
 
 
 def text_features(
-    classes: list[str], templates: list[str], cfg: dict[str, Any], cache_dir: str | os.PathLike | None = None
+    classes: list[str], templates: Sequence[str], cfg: TextConfig, cache_dir: str | os.PathLike | None = None
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """(n_templates, n_classes, D) features of every prompt, and a manifest (identity, prompts, key)."""
     from safetensors.numpy import load_file, save_file
@@ -154,15 +150,13 @@ def load_class_text(path: str | os.PathLike, classes: list[str]) -> np.ndarray:
     return feats[[manifest["classes"].index(c) for c in classes]]
 
 
-def run_stage(
-    params: dict[str, Any], labels_path: str = "data/split/labels.json", out: str = "data/text/features"
-):
-    """text_features stage: prompts for every class in labels.json -> ``out``.safetensors/.json."""
-    cfg = params.get("text", {})
-    classes = json.loads(Path(labels_path).read_text())["classes"]
-    templates = list(cfg.get("templates") or DEFAULT_TEMPLATES)
-    feats, manifest = text_features(classes, templates, cfg, cfg.get("cache_dir"))
-    write_text_features(out, feats, manifest)
+def run_stage(cfg: Config, paths: Paths = PATHS) -> tuple[np.ndarray, dict[str, Any]]:
+    """text_features stage: prompts for every class in labels.json -> ``paths.text_features``.*."""
+    from skellm.data.split import LabelSpace
+
+    classes = LabelSpace.load(paths.labels_json).classes
+    feats, manifest = text_features(classes, cfg.text.templates, cfg.text, cfg.text.cache_dir)
+    write_text_features(paths.text_features, feats, manifest)
     backend, new = manifest["identity"]["backend"], manifest["encoded_now"]
     print(f"text features {feats.shape} ({backend}, {new} new prompts)")
     return feats, manifest

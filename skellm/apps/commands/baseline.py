@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from skellm.config import BaselineConfig
 from skellm.eval.baseline import run_baseline
 
 EXAMPLE = "skellm baseline data/split -o metrics/baseline.json"
@@ -12,7 +13,9 @@ EXAMPLE = "skellm baseline data/split -o metrics/baseline.json"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("split_dir", help="folder with train.parquet, test.parquet and labels.json")
     parser.add_argument("-o", "--out", help="write the metrics JSON here (default: print only)")
-    parser.add_argument("--classifier", default="logistic", choices=["logistic", "random_forest"])
+    parser.add_argument(
+        "--classifier", default=BaselineConfig.classifier, choices=["logistic", "random_forest"]
+    )
     parser.add_argument("--seed", type=int, default=0)
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from skellm.data.harmonize import HarmonizeConfig, harmonize_file
+from skellm.config import HarmonizeConfig
+from skellm.data.harmonize import harmonize_file
+
+D = HarmonizeConfig()  # defaults of params.yaml's harmonize section
 
 EXAMPLE = "skellm harmonize data/validated/takes.parquet -o harmonized.parquet --joints canonical"
 
@@ -14,11 +17,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("table", help="validated take table (.parquet)")
     parser.add_argument("-o", "--out", required=True, help="harmonized take table (.parquet)")
     parser.add_argument("--layouts", help="layouts JSON (default: beside OUT as layouts.json)")
-    parser.add_argument("--joints", choices=["native", "canonical"], default="native")
-    parser.add_argument("--target-fps", type=float, default=30.0)
-    parser.add_argument("--frames", type=int, default=64)
+    parser.add_argument("--joints", choices=["native", "canonical"], default=D.joints)
+    parser.add_argument("--target-fps", type=float, default=D.target_fps)
+    parser.add_argument("--frames", type=int, default=D.frames)
     parser.add_argument("--drop-end-sites", action="store_true")
-    parser.add_argument("--center", choices=["first_frame", "every_frame"], default="first_frame")
+    parser.add_argument("--center", choices=["first_frame", "every_frame"], default=D.center)
 
 
 def run(args: argparse.Namespace) -> int:

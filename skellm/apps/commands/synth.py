@@ -8,20 +8,28 @@ from __future__ import annotations
 
 import argparse
 
+from skellm.config import SynthConfig
+
 EXAMPLE = "skellm synth -o data/raw --size tiny --seed 0"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-o", "--out", default="data/raw", help="output folder (gets A/, B/, C/)")
-    parser.add_argument("--size", default="default", help="tiny | default | paper")
+    parser.add_argument("-o", "--out", default=SynthConfig.out, help="output folder (gets A/, B/, C/)")
+    parser.add_argument("--size", default=SynthConfig.size, help="tiny | default | paper")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--workers", type=int, default=2, help="parallel processes")
+    parser.add_argument("--workers", type=int, default=SynthConfig.workers, help="parallel processes")
     parser.add_argument("--corpora", default="A,B,C", help="comma-separated subset of A,B,C")
     parser.add_argument(
-        "--describe-fraction", type=float, default=0.4, help="share of takes with a description"
+        "--describe-fraction",
+        type=float,
+        default=SynthConfig.describe_fraction,
+        help="share of takes with a description",
     )
     parser.add_argument(
-        "--mvnx-fraction", type=float, default=0.15, help="share of corpus A takes written as MVNX"
+        "--mvnx-fraction",
+        type=float,
+        default=SynthConfig.mvnx_fraction,
+        help="share of corpus A takes written as MVNX",
     )
 
 

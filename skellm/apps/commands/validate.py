@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from skellm.data.validate import TableError, ValidateConfig, config_from_params, validate_takes
+from skellm.data.validate import TableError, ValidationRules, validate_takes, validation_rules
 
 EXAMPLE = "skellm validate data/ingested/B.parquet --label-set B=happiness,sadness,neutral"
 
@@ -28,19 +28,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from skellm.config import Config, load_config
     from skellm.data.table import quarantine_path, read_takes, write_quarantine, write_takes
-    from skellm.io import load_params
 
-    params = load_params(args.params) if Path(args.params).exists() else {}
-    cfg = config_from_params(params)
+    cfg = validation_rules(load_config(args.params) if Path(args.params).exists() else Config())
     if args.label_set:
         sets = {}
         for spec in args.label_set:
             corpus, _, labels = spec.partition("=")
             sets[corpus] = [x for x in labels.split(",") if x]
-        cfg = ValidateConfig(sets, cfg.label_field, cfg.min_height_m, cfg.max_height_m)
+        cfg = ValidationRules(sets, cfg.label_field, cfg.min_height_m, cfg.max_height_m)
     if args.label_field:
-        cfg = ValidateConfig(cfg.label_sets, args.label_field, cfg.min_height_m, cfg.max_height_m)
+        cfg = ValidationRules(cfg.label_sets, args.label_field, cfg.min_height_m, cfg.max_height_m)
     try:
         table = read_takes(args.table)
         valid, failures = validate_takes(table, cfg)
