@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from skellm.config import Config
+from skellm.config import PATHS, Config
 
 MISSING = "not produced yet (run dvc repro)"
-DEFAULT_OUT = "metrics/report.html"
+DEFAULT_OUT = (PATHS.metrics / "report.html").as_posix()
 
 _PLOT_DATA = (".csv", ".tsv", ".json", ".yaml", ".yml")
 _PLOT_IMAGES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml"}
@@ -36,7 +36,14 @@ _STEP_COLUMNS = ("step", "epoch", "iteration")
 _TOTAL_KEYS = ("overall", "all", "total")
 # column aliases in a predictions file (the evaluate stage calls the closed-set prediction "score")
 _PRED_ALIASES = {"prediction": ("prediction", "predicted", "score"), "explanation": ("explanation",)}
-_TAKE_TABLES = ("data/split/test.parquet", "data/harmonized/takes.parquet", "data/validated/takes.parquet")
+_TAKE_TABLES = tuple(
+    (folder / name).as_posix()
+    for folder, name in (
+        (PATHS.split, "test.parquet"),
+        (PATHS.harmonized, "takes.parquet"),
+        (PATHS.validated, "takes.parquet"),
+    )
+)
 
 
 @dataclass(frozen=True)

@@ -246,7 +246,7 @@ def run_stage(cfg: Config, paths: Paths = PATHS, progress: bool = True) -> dict[
     enc, seed = cfg.encoder, cfg.seed
     split_dir, text_path = Path(paths.split), Path(paths.text_features)
     curves_dir, plots_dir = Path(paths.curves), Path(paths.plots)
-    labels = LabelSpace.load(split_dir / "labels.json")
+    labels = LabelSpace.load(paths.labels_json)
     class_text = load_class_text(text_path, labels.classes)
     n_max = max_joints(split_dir / f"{s}.parquet" for s in ("train", "test"))
     train_all = load_split(split_dir / "train.parquet", labels, n_max)
