@@ -117,3 +117,20 @@ def test_paths():
     assert PATHS.labels_json == Path("data/split/labels.json") == PATHS.split / "labels.json"
     assert PATHS.metrics_json("lora_recognize") == Path("metrics/lora_recognize.json")
     assert PATHS.text_features.with_suffix(".safetensors") == Path("data/text/features.safetensors")
+
+
+def test_a_stage_stops_on_a_misspelt_key_with_one_line(tmp_path):
+    """The real stage script, run as dvc runs it, on a params.yaml with a typo."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    (tmp_path / "params.yaml").write_text("lora:\n  rnak: 8\n")
+    run = subprocess.run(
+        [sys.executable, str(root / "stages" / "split.py")], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert run.returncode == 1 and run.stdout == ""
+    assert run.stderr.strip().splitlines() == [
+        "error: params.yaml: unknown key 'lora.rnak' (did you mean 'lora.rank'?)"
+    ]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from skellm.apps.predict import BUNDLE_FILE, BUNDLE_FORMAT, repo_artefacts, repo_config
-from skellm.config import Config
+from skellm.config import PATHS, Config
 from skellm.io import current_umask, write_json, write_text
 
 PICKLED = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")  # never shipped: weights are safetensors
@@ -61,7 +61,7 @@ def _copy_llm(llm_dir: Path, dst: Path, link: bool) -> dict[str, Any]:
 def _metrics(root: Path) -> dict[str, Any]:
     """{name: content} of every metrics/*.json of the repo."""
     out = {}
-    for p in sorted((root / "metrics").glob("*.json")):
+    for p in sorted((root / PATHS.metrics).glob("*.json")):
         try:
             out[p.stem] = json.loads(p.read_text())
         except json.JSONDecodeError:

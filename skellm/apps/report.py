@@ -351,7 +351,7 @@ def curves_png(rows: Sequence[Mapping[str, Any]], x: str, title: str) -> bytes |
 
 def find_predictions(repo: Path) -> Path | None:
     """The first predictions file (take_id, label, prediction[, explanation]) under metrics/ or data/."""
-    for top in ("metrics", "data"):
+    for top in (PATHS.metrics.as_posix(), "data"):
         root = repo / top
         if not root.is_dir():
             continue
@@ -632,7 +632,9 @@ def build_report(repo: str | Path = ".", out: str | Path | None = None, examples
     else:
         metric_paths, plot_specs = [], []
     declared = {f for m in metric_paths for f in expand(repo, m)}
-    metric_paths += [_rel(p, repo) for p in sorted((repo / "metrics").glob("*.json")) if p not in declared]
+    metric_paths += [
+        _rel(p, repo) for p in sorted((repo / PATHS.metrics).glob("*.json")) if p not in declared
+    ]
 
     summary: list[tuple[str, dict[str, float]]] = []
     explanations: dict[str, str] = {}
