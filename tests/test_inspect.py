@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from skellm.readers.kinect import write_kinect_text
 
@@ -57,3 +58,37 @@ def test_inspect_nan_is_a_problem(tmp_path):
     r = _inspect(p, "--json")
     assert r.returncode == 1 and "non-finite" in r.stderr
     assert "non-finite" in json.loads(r.stdout)["problems"][0]
+
+
+REAL = FIX / "real"
+MANIFEST = {e["file"]: e for e in json.loads((REAL / "manifest.json").read_text())["files"]}
+
+
+@pytest.mark.parametrize("name", sorted(MANIFEST))
+def test_inspect_reads_real_exports(name):
+    # The report that started this: CRLF line endings and tabs after 'Frames:' made inspect fail.
+    r = _inspect(REAL / name, "--json")
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ""  # a reader warning is a listed problem, not a stray Python warning line
+    rep = json.loads(r.stdout)
+    e = MANIFEST[name]
+    assert rep["frames"] == e["frames_kept"] and rep["joints"] == e["joints"] + e["end_sites"]
+    assert rep["fps"] == pytest.approx(1 / e["frame_time"], rel=1e-3)
+    extra = [p for p in rep["problems"] if p.startswith("extra frames")]
+    if e["frames_declared"] != e["frames_kept"]:
+        assert extra == [
+            f"extra frames: header declares {e['frames_declared']} frames, file has {e['frames_kept']}"
+            f" complete frames, kept all {e['frames_kept']}"
+        ]
+    else:
+        assert extra == []
+
+
+def test_inspect_truncated_bvh_is_a_problem_with_its_report(tmp_path):
+    text = (REAL / "mocapbank_walk.bvh").read_bytes().replace(b"Frames:\t30", b"Frames:\t45")
+    (tmp_path / "short.bvh").write_bytes(text)
+    r = _inspect(tmp_path / "short.bvh")
+    why = "truncated: header declares 45 frames, file has 30 complete frames"
+    assert r.returncode == 1 and r.stderr == f"skellm inspect: {tmp_path / 'short.bvh'}: {why}\n"
+    problems = next(ln for ln in r.stdout.splitlines() if ln.strip().startswith("problems:"))
+    assert problems.strip().startswith(f"problems: {why}") and "frames: 30" in r.stdout

@@ -29,6 +29,10 @@ CASES = {
     "empty": ("", "empty file"),
     "truncated_hierarchy": (GOOD[: GOOD.index("JOINT L3")], "no MOTION section"),
     "truncated_frames": (GOOD.rsplit("\n", 3)[0] + "\n", "truncated: header declares 4 frames"),
+    "short_frame_inside": (
+        GOOD.replace("\n0.0000 ", "\n", 1),
+        "frame 1 (line 140) has 71 values but the hierarchy declares 72 channels",
+    ),
     "unbalanced": (GOOD.replace("}\n", "", 1), "unclosed"),
     "channel_mismatch": (
         GOOD.replace("CHANNELS 3 Zrotation Xrotation Yrotation", "CHANNELS 3 Zrotation Xrotation", 1),
@@ -57,6 +61,16 @@ def test_bad_bvh(tmp_path, case):
         read_motion(p)
     msg = str(err.value)
     assert msg.startswith(str(p)) and "\n" not in msg and reason in msg
+
+
+def test_truncated_frames_are_kept_when_not_strict(tmp_path):
+    # Fewer complete frames than declared is a problem (a ReadError above); read leniently, the frames
+    # that are there are kept and the reason is listed.
+    p = _bvh(tmp_path, GOOD.rsplit("\n", 3)[0] + "\n")
+    m = read_motion(p, strict=False)
+    why = "truncated: header declares 4 frames, file has 2 complete frames"
+    assert m.n_frames == 2 and m.meta["problems"] == [why] and m.meta["read_problems"] == [why]
+    assert m.meta["warnings"] == []
 
 
 def test_unknown_joint_names_where_layout_required(tmp_path):

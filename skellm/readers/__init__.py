@@ -1,7 +1,11 @@
 """Readers of raw motion-capture files. ``read_motion`` picks the reader and checks what it returns.
 
 Every reader returns :class:`skellm.readers.base.Motion` and raises only
-:class:`skellm.readers.base.ReadError` (one line: file and cause) for input it cannot use.
+:class:`skellm.readers.base.ReadError` (one line: file and cause) for input it cannot use. A file it can
+use but that disagrees with itself gives :class:`skellm.readers.base.ReadWarning` and a line in
+``Motion.meta["warnings"]``; warnings never make ``read_motion`` raise, ``strict`` or not. A reader that
+keeps what is left of a damaged file (a truncated BVH) puts the reason in ``meta["read_problems"]``,
+which :func:`check_motion` reports first, so ``strict`` makes it a ReadError.
 """
 
 from __future__ import annotations
@@ -14,9 +18,9 @@ import numpy as np
 
 from skellm.layouts import LAYOUTS, get_layout, strip_namespace
 from skellm.readers import units as units_mod
-from skellm.readers.base import Motion, ReadError
+from skellm.readers.base import Motion, ReadError, ReadWarning
 
-__all__ = ["FORMATS", "Motion", "ReadError", "check_motion", "detect_format", "read_motion"]
+__all__ = ["FORMATS", "Motion", "ReadError", "ReadWarning", "check_motion", "detect_format", "read_motion"]
 
 # format -> (module, function, extensions)
 FORMATS: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -182,8 +186,11 @@ def _recognise_layout(motion: Motion) -> None:
 
 
 def check_motion(motion: Motion, layout: str | None = None, min_frames: int = 2) -> list[str]:
-    """Problems that make a take unusable, as one-line reasons (empty when the take is fine)."""
-    problems: list[str] = []
+    """Problems that make a take unusable, as one-line reasons (empty when the take is fine).
+
+    The reader's own (``meta["read_problems"]``, e.g. a truncated BVH) come first.
+    """
+    problems: list[str] = list(motion.meta.get("read_problems", []))
     if motion.n_frames == 0:
         problems.append("no frames")
     elif motion.n_frames < min_frames:

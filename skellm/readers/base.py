@@ -1,4 +1,4 @@
-"""The in-memory motion record every reader returns, and the one error type readers raise."""
+"""The in-memory motion record every reader returns, the one error type readers raise, and their warning."""
 
 from __future__ import annotations
 
@@ -18,6 +18,14 @@ class ReadError(Exception):
         super().__init__(f"{self.path}: {reason}")
 
 
+class ReadWarning(UserWarning):
+    """A readable file that disagrees with itself (e.g. a BVH declaring fewer frames than it holds).
+
+    The reader keeps what the file really holds, adds the one-line reason to ``Motion.meta["warnings"]``
+    and issues this warning as ``"<path>: <reason>"``; ``skellm inspect`` lists the reasons as problems.
+    """
+
+
 @dataclass
 class Motion:
     """One take of 3D skeleton motion as read from a raw file.
@@ -32,7 +40,10 @@ class Motion:
     up_axis: "y" or "z" as declared or detected by the reader.
     tracked: optional bool array (frames, joints), False where the sensor lost the joint.
     layout: name of a declared layout in :mod:`skellm.layouts` when the reader recognised one.
-    meta: anything else worth keeping (actor names, body index, marker labels...).
+    meta: anything else worth keeping (actor names, body index, marker labels...). ``meta["warnings"]``
+        lists one-line reasons of :class:`ReadWarning` (the take is fine, something in the file disagreed);
+        ``meta["read_problems"]`` reasons the file is damaged (e.g. truncated: what is left was kept),
+        which ``read_motion`` reports as problems.
     orientations: optional float32 array (frames, joints, 4) of world orientation quaternions (w, x, y, z)
         where the format records them (MVNX, Kinect, NTU).
     """

@@ -3,23 +3,51 @@
 Conventions (those of Blender, Mixamo, CMU, LAFAN1 and the Xsens / Perception Neuron exporters):
 rotation channels are intrinsic Euler angles in degrees applied in the order they are listed, so
 ``Zrotation Xrotation Yrotation`` gives ``R = Rz @ Rx @ Ry`` acting on column vectors. Position channels
-replace the joint's OFFSET (root translation, or a non-root joint's local translation). End Sites become
-joints named ``<parent name>_End`` with identity rotation. Namespace prefixes such as ``mixamorig:`` are
-stripped from joint names and kept in ``meta["namespace"]``.
+replace the joint's OFFSET (root translation, or a non-root joint's local translation), on any joint
+and for the axes they name. End Sites become joints named ``<parent name>_End`` with identity rotation.
+Namespace prefixes such as ``mixamorig:`` are stripped from joint names and kept in ``meta["namespace"]``.
+
+What the reader accepts as exporters write it: CR, LF or CRLF line endings; tabs and runs of blanks
+anywhere; blank lines and trailing blanks (also inside MOTION), a missing final newline; a UTF-8 BOM
+(or UTF-16 text with its BOM); numbers in scientific notation or without a leading zero (``.0083``);
+keywords and channel names in any case; joints with zero channels; End Sites or none.
+
+Frame-count policy (the data is the truth, the ``Frames:`` line only a claim):
+
+- every non-blank line after ``Frame Time:`` is one frame and must hold exactly as many numbers as the
+  hierarchy declares channels. A line with another count that is not the last one raises ReadError
+  naming the frame, its line in the file, the count found and the count expected; so does a last line
+  with more numbers than channels;
+- a last line with fewer numbers is a partial frame (a copy cut short) and is dropped;
+- more complete frames than ``Frames:`` declares (``extra frames: ...``, a header miscount some
+  exporters make) and a partial line after all declared frames are *warnings*: every complete frame is
+  kept, the reason goes to ``meta["warnings"]`` and is issued as
+  :class:`skellm.readers.base.ReadWarning` (``"<path>: <reason>"``);
+- fewer complete frames than declared (``truncated: ...``, the file lost data) is a *read problem*:
+  the complete frames are kept and the reason goes to ``meta["read_problems"]``, which
+  :func:`skellm.readers.read_motion` reports like its own checks, so with ``strict`` (the default,
+  what ingest uses) the file is a ReadError and ``skellm inspect`` lists it and exits 1; with
+  ``strict=False`` the frames present are there to use.
+
+``meta["frames_declared"]`` keeps the header's count; ``skellm inspect`` lists warnings as problems with
+exit 0.
 """
 
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from skellm.readers.base import Motion, ReadError
+from skellm.readers.base import Motion, ReadError, ReadWarning
 
 _AXES = {"X": 0, "Y": 1, "Z": 2}
 _ROT_RE = re.compile(r"^([XYZ])rotation$", re.IGNORECASE)
 _POS_RE = re.compile(r"^([XYZ])position$", re.IGNORECASE)
+_FRAMES_RE = re.compile(r"\s*Frames\s*:\s*(\S+)\s*\n\s*Frame\s*Time\s*:\s*(\S+)[ \t]*(?:\n|$)", re.I)
+_BOM = b"\xef\xbb\xbf"
 
 
 def euler_to_matrix(angles_deg: np.ndarray, order: str) -> np.ndarray:
@@ -182,18 +210,29 @@ class _Joint:
 
 
 def _decode(path: Path, raw: bytes) -> str:
-    if not raw.strip():
-        raise ReadError(path, "empty file")
-    if b"\x00" in raw[:4096]:
-        raise ReadError(path, "binary data, not a text file")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")
-        printable = sum(ch.isprintable() or ch.isspace() for ch in text[:4096])
-        if printable < 0.95 * min(len(text), 4096):
-            raise ReadError(path, "undecodable text (not UTF-8 or Latin-1)") from None
-        return text
+    """Text of a BVH file with LF line endings (CR and CRLF become LF; a BOM is dropped)."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with its BOM (e.g. re-saved by Notepad)
+        try:
+            text = raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise ReadError(path, "undecodable UTF-16 text") from None
+    else:
+        if raw.startswith(_BOM):
+            raw = raw[len(_BOM) :]
+        if not raw.strip():
+            raise ReadError(path, "empty file")
+        if b"\x00" in raw[:4096]:
+            raise ReadError(path, "binary data, not a text file")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
+            printable = sum(ch.isprintable() or ch.isspace() for ch in text[:4096])
+            if printable < 0.95 * min(len(text), 4096):
+                raise ReadError(path, "undecodable text (not UTF-8 or Latin-1)") from None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.lstrip("\ufeff")
 
 
 def _parse_hierarchy(path: Path, header: str) -> list[_Joint]:
@@ -213,12 +252,12 @@ def _parse_hierarchy(path: Path, header: str) -> list[_Joint]:
                     raise ReadError(path, f"JOINT {tokens[i + 1]} outside any ROOT")
                 pending = _Joint(tokens[i + 1], stack[-1] if (stack and up == "JOINT") else -1)
                 i += 2
-            elif up == "END":
+            elif up in ("END", "ENDSITE"):
                 if not stack:
                     raise ReadError(path, "End Site outside any joint")
                 parent = joints[stack[-1]]
                 pending = _Joint(f"{parent.name}_End", stack[-1], is_end=True)
-                i += 2  # "End Site"
+                i += 2 if up == "END" else 1  # "End Site" or "EndSite"
             elif tok == "{":
                 if pending is None:
                     raise ReadError(path, "unexpected '{' in hierarchy")
@@ -273,7 +312,12 @@ def _strip_namespace(names: list[str]) -> tuple[list[str], str | None]:
 
 
 def read_bvh(path: str | Path, **_opts) -> Motion:
-    """Read a BVH file into a :class:`Motion` (world positions in the file's units, float32)."""
+    """Read a BVH file into a :class:`Motion` (world positions in the file's units, float32).
+
+    Frame-count disagreements follow the policy of the module docstring: complete frames are kept, the
+    disagreement is in ``meta["warnings"]`` (also a :class:`ReadWarning`) or, for a truncated file, in
+    ``meta["read_problems"]``.
+    """
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -286,45 +330,23 @@ def read_bvh(path: str | Path, **_opts) -> Motion:
             raise ReadError(path, "not a BVH file (no HIERARCHY keyword at the start)")
         raise ReadError(path, "truncated BVH: no MOTION section")
     joints = _parse_hierarchy(path, text[: m.start()])
-    motion_text = text[m.end() :]
-    fm = re.match(r"\s*Frames:\s*(\S+)\s*\n\s*Frame\s+Time:\s*(\S+)[ \t]*(?:\n|$)", motion_text, re.I)
+    fm = _FRAMES_RE.match(text, m.end())
     if fm is None:
         raise ReadError(path, "MOTION section lacks 'Frames:' / 'Frame Time:' lines")
     try:
-        n_frames = int(fm.group(1))
+        declared = int(fm.group(1))
         frame_time = float(fm.group(2))
     except ValueError:
         raise ReadError(path, "non-numeric Frames or Frame Time") from None
+    if declared < 0:
+        raise ReadError(path, f"Frames must be a count, got {declared}")
     if not np.isfinite(frame_time) or frame_time <= 0:
         raise ReadError(path, f"Frame Time must be positive, got {fm.group(2)}")
     n_channels = sum(len(j.channels) for j in joints)
     if n_channels == 0:
         raise ReadError(path, "hierarchy declares no channels")
-    body = motion_text[fm.end() :]
-    lines = body.split("\n")
-    while lines and not lines[-1].strip():
-        lines.pop()
-    if len(lines) != n_frames:
-        what = "truncated" if len(lines) < n_frames else "extra lines"
-        raise ReadError(path, f"{what}: header declares {n_frames} frames, file has {len(lines)} lines")
-    if n_frames == 0:
-        data = np.zeros((0, n_channels))
-    else:
-        first = len(lines[0].split())
-        if first != n_channels:
-            raise ReadError(
-                path, f"frame 1 has {first} values but the hierarchy declares {n_channels} channels"
-            )
-        try:
-            flat = np.array(body.split(), dtype=np.float64)
-        except ValueError as exc:
-            raise ReadError(path, f"non-numeric value in motion data ({exc})") from None
-        if flat.size != n_frames * n_channels:
-            raise ReadError(
-                path,
-                f"motion data has {flat.size} values, expected {n_frames} frames x {n_channels} channels",
-            )
-        data = flat.reshape(n_frames, n_channels)
+    first_line = text.count("\n", 0, fm.end()) + 1
+    data, notes, damage = _parse_frames(path, text[fm.end() :], n_channels, declared, first_line)
 
     positions, orders = _channels_to_positions(joints, data)
     names = [j.name for j in joints]
@@ -336,6 +358,11 @@ def read_bvh(path: str | Path, **_opts) -> Motion:
     if namespace:
         meta["namespace"] = namespace
     meta["end_sites"] = [i for i, j in enumerate(joints) if j.is_end]
+    meta["frames_declared"] = declared
+    meta["warnings"] = notes
+    meta["read_problems"] = damage
+    for note in notes:
+        warnings.warn(f"{path}: {note}", ReadWarning, stacklevel=2)
     return Motion(
         positions=positions.astype(np.float32),
         joint_names=names,
@@ -345,6 +372,72 @@ def read_bvh(path: str | Path, **_opts) -> Motion:
         fmt="bvh",
         meta=meta,
     )
+
+
+def _parse_frames(
+    path: Path, body: str, n_channels: int, declared: int, first_line: int
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """(frames (T, n_channels), warnings, read problems) of the MOTION data after ``Frame Time:``.
+
+    ``first_line``: the file's line number of the first line of ``body``. Counting values per line is
+    one ``str.split`` per line; the numbers are converted in one C call over the whole text.
+    """
+    lines = body.split("\n")
+    counts = np.fromiter((len(ln.split()) for ln in lines), dtype=np.intp, count=len(lines))
+    rows = np.flatnonzero(counts)
+    wrong = np.flatnonzero(counts[rows] != n_channels)
+    partial = ""
+    end = len(lines)
+    if wrong.size:
+        k = int(wrong[0])
+        found = int(counts[rows[k]])
+        if k < rows.size - 1 or found > n_channels:
+            raise ReadError(
+                path,
+                f"frame {k + 1} (line {first_line + int(rows[k])}) has {found} values"
+                f" but the hierarchy declares {n_channels} channels",
+            )
+        partial = f"a partial last line ({found} of {n_channels} values"  # closed below
+        end = int(rows[k])
+        rows = rows[:k]
+    n = int(rows.size)
+    notes: list[str] = []
+    damage: list[str] = []
+    claim = f"header declares {declared} frames, file has {n} complete frames"
+    if n < declared:  # the file lost data: a read problem
+        damage.append(f"truncated: {claim}" + (f" plus {partial})" if partial else ""))
+    elif n > declared:  # the header miscounts: a warning
+        dropped = f" plus {partial}, dropped)" if partial else ""
+        notes.append(f"extra frames: {claim}{dropped}, kept all {n}")
+    elif partial:
+        notes.append(f"the {declared} declared frames are followed by {partial}, dropped)")
+    if n == 0:
+        return np.zeros((0, n_channels)), notes, damage
+    text = body if end == len(lines) else "\n".join(lines[:end])
+    try:
+        flat = np.fromstring(text, dtype=np.float64, sep=" ")
+    except ValueError:  # a token that is not a number (or whitespace numpy does not know)
+        flat = None
+    if flat is None or flat.size != n * n_channels:
+        flat = _floats_slowly(path, lines, rows, first_line)
+    return flat.reshape(n, n_channels), notes, damage
+
+
+def _floats_slowly(path: Path, lines: list[str], rows: np.ndarray, first_line: int) -> np.ndarray:
+    """Numbers of the given lines with Python's float syntax; ReadError names the first bad one."""
+    tokens = [t for r in rows for t in lines[r].split()]
+    try:
+        return np.array(tokens, dtype=np.float64)
+    except ValueError:
+        pass
+    for k, r in enumerate(rows):
+        for tok in lines[r].split():
+            try:
+                float(tok)
+            except ValueError:
+                where = f"frame {k + 1}, line {first_line + int(r)}"
+                raise ReadError(path, f"non-numeric value {tok[:20]!r} in motion data ({where})") from None
+    raise ReadError(path, "non-numeric value in motion data")
 
 
 def _channels_to_positions(joints: list[_Joint], data: np.ndarray) -> tuple[np.ndarray, list[str]]:

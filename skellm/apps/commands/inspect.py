@@ -1,7 +1,9 @@
 """Describe one mocap file: format, frames, joints, rate, layout, units, height, and any problems.
 
 Exits 1 with a one-line reason when the file cannot be read or has a problem that makes it unusable
-as a take (no frames, NaN/inf...); warnings (lost tracking, implausible height...) keep exit 0.
+as a take (no frames, NaN/inf, a truncated BVH...); warnings (the reader's own, such as a BVH that
+holds more frames than it declares, then lost tracking, implausible height...) are listed as problems
+and keep exit 0.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def warnings_for(motion) -> list[str]:
-    """Soft problems of a readable take, one line each."""
-    out: list[str] = []
+    """Soft problems of a readable take, one line each (the reader's ``meta["warnings"]`` first)."""
+    out: list[str] = list(motion.meta.get("warnings", []))
     h = motion.meta.get("height_m", float("nan"))
     if motion.units == "unknown":
         out.append("units unknown: body height does not fit metres, centimetres, millimetres or inches")
@@ -47,10 +50,12 @@ def warnings_for(motion) -> list[str]:
 
 def describe(path: Path, fps: float | None = None) -> tuple[dict[str, Any], list[str]]:
     """(report, fatal problems) of a readable file; ReadError when it cannot be read at all."""
-    from skellm.readers import read_motion
+    from skellm.readers import ReadWarning, read_motion
 
     opts = {"fps": fps} if fps else {}
-    m = read_motion(path, strict=False, **opts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ReadWarning)  # reported below as problems, not as a traceback line
+        m = read_motion(path, strict=False, **opts)
     fatal = list(m.meta.get("problems", []))
     report = {
         "file": str(path),
