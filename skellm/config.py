@@ -36,7 +36,7 @@ class SynthConfig:
 
     size: str | dict[str, int] = "default"  # tiny (66) | default (500/420/280) | paper | {A: n, B: n, C: n}
     out: str = "data/raw"
-    workers: int = 2  # parallel generator processes (same files whatever the count)
+    workers: int = 0  # parallel generator processes, 0: all usable cores (same files whatever the count)
     describe_fraction: float = 0.4  # share of takes with a free-text description of their body cues
     mvnx_fraction: float = 0.15  # share of corpus A takes written as Xsens MVNX instead of BVH
 
@@ -101,7 +101,7 @@ def default_corpora() -> dict[str, CorpusConfig]:
 class DataConfig:
     source: str = "synth"  # synth: generate data/raw | files: ingest corpora.*.root as they are
     synth: SynthConfig = field(default_factory=SynthConfig)
-    workers: int = 2  # parallel reader processes in ingest
+    workers: int = 0  # parallel reader processes in ingest (0: all usable cores)
     corpora: dict[str, CorpusConfig] = field(default_factory=default_corpora)
 
 
@@ -202,7 +202,7 @@ class EncoderConfig:
     checkpoint_dir: str = ".cache/skellm/encoder"  # deleted after a completed run unless keep_checkpoints
     keep_checkpoints: bool = False
     device: str = "auto"  # auto | cpu | cuda
-    threads: int = 1  # torch CPU threads (0: torch default)
+    threads: int = 0  # torch CPU threads (0: all usable cores: affinity, cgroup quota, OMP_NUM_THREADS)
     out: str = "models/encoder"
 
     def __post_init__(self) -> None:
@@ -242,7 +242,7 @@ class LoraConfig:
     holdout_labels: tuple[str, ...] = ()  # labels kept out of LoRA training, scored zero-shot in evaluate
     device: str = "auto"  # auto | cpu | cuda
     mixed_precision: str = "no"  # no | bf16 | fp16
-    threads: int = 2
+    threads: int = 0  # torch CPU threads (0: all usable cores)
     checkpoint_every: int = 20
     checkpoint_dir: str = ".cache/skellm/lora"  # per-stage subfolder, deleted once the stage finishes
     max_grad_norm: float = 1.0
@@ -259,7 +259,7 @@ class EvalConfig:
     max_new_tokens: int = 8
     describe_max_new_tokens: int = 40
     max_describe: int = 40  # test takes with a reference description to generate for
-    threads: int = 2
+    threads: int = 0  # torch CPU threads (0: all usable cores)
 
 
 @dataclass(frozen=True)

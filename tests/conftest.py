@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+# Two xdist workers share the 2 cores: each stage run inside a test (threads: 0 = all usable cores)
+# gets one core, so the workers do not oversubscribe the machine.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 from tinymodels import extract_tokenizer, write_tiny_llm
 
 

@@ -18,7 +18,7 @@ from skellm.data.table import read_takes
 from skellm.io import load_params
 
 RANK, EXP_RANK = 4, 8
-# every knob that shortens the run; threads 1 because 2 threads on the shared 2-core box ran ~6x slower
+# every knob that shortens the run; threads 1 because the test runs beside another xdist worker on 2 cores
 TINY = {
     "data.synth.size": "tiny",
     "encoder.base_channels": 8,

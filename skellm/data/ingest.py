@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from skellm.config import PATHS, Config, CorpusConfig, Paths
+from skellm.cpus import resolve_threads
 from skellm.readers.base import Motion
 
 LABEL_FIELDS = ("subject", "emotion", "action", "intensity", "description")
@@ -86,6 +87,7 @@ def _map_files(
     from tqdm import tqdm
 
     paths = [str(p) for p in files]
+    workers = resolve_threads(workers)
     bar = dict(total=len(paths), desc=desc, unit="file", disable=None, file=sys.stderr)
     if workers <= 1 or len(paths) < 2:
         return [_read_one(p, opts) for p in tqdm(paths, **bar)]

@@ -120,9 +120,11 @@ def run_stage(cfg: Config, paths: Paths = PATHS) -> None:
     Each take is encoded by the model its corpus was trained with (``index.json``); all splits share
     one Jmax so the token tensors line up.
     """
+    from skellm.cpus import set_torch_threads
     from skellm.data.table import max_joints
     from skellm.encoder.dataset import LabelSpace, load_split
 
+    set_torch_threads(cfg.encoder.threads)
     split_dir, out_dir = Path(paths.split), Path(paths.tokens)
     model_root = Path(cfg.encoder.out)
     index = json.loads((model_root / "index.json").read_text())

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from skellm.config import PATHS, Config, EncoderConfig, Paths, as_dict
+from skellm.cpus import set_torch_threads
 from skellm.encoder.dataset import (
     MODEL_INPUTS,
     LabelSpace,
@@ -79,8 +80,7 @@ def train(
     from skellm.encoder import SkeletonEncoder
     from skellm.encoder.losses import masked_logits, pretrain_loss
 
-    if enc.threads > 0:
-        torch.set_num_threads(enc.threads)
+    set_torch_threads(enc.threads)
     keep = train_set.labels >= 0
     train_set = train_set.subset(np.flatnonzero(keep))
     allowed = None

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from skellm.config import PATHS, Config, EvalConfig, LoraConfig, Paths
+from skellm.cpus import set_torch_threads
 from skellm.eval.labels import consistent, parse_label
 from skellm.io import atomic_path, write_json
 
@@ -76,7 +77,7 @@ def evaluate(
     from skellm.llm.prompts import RECOGNITION_QUESTIONS
     from skellm.llm.scoring import score_labels
 
-    torch.set_num_threads(eval_cfg.threads or torch.get_num_threads())
+    set_torch_threads(eval_cfg.threads)
     tensors, table = load_tokens(tokens_dir, "test")
     spec = LabelSpace.load(labels_json)
     classes, label_sets = spec.classes, spec.corpora

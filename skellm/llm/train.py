@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from skellm.config import PATHS, Config, LLMConfig, LoraConfig, Paths, as_dict
+from skellm.cpus import set_torch_threads
 from skellm.io import write_json
 
 FINGERPRINT = "fingerprint.json"
@@ -78,7 +79,7 @@ def train_stage(
     cfg = getattr(lora, task)
     steps, batch_size = cfg.steps, cfg.batch_size
     training.set_seed(seed)
-    torch.set_num_threads(lora.threads or torch.get_num_threads())
+    set_torch_threads(lora.threads)
     accelerator = training.make_accelerator(lora.device, seed, mixed_precision=lora.mixed_precision)
     tensors, table = load_tokens(tokens_dir, "train")
     dtype = llm_cfg.dtype

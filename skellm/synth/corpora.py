@@ -17,6 +17,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from skellm.config import Config, DataConfig, SynthConfig
+from skellm.cpus import resolve_threads
 from skellm.layouts import KINECT_V2, XSENS23
 from skellm.synth.body import (
     Actor,
@@ -398,6 +399,7 @@ def generate(
         (out / name).mkdir(parents=True, exist_ok=True)
         jobs += [(p, actors[p.actor], str(out / name)) for p in plans[name]]
     bar = tqdm(total=len(jobs), desc="synth", unit="take", disable=not progress)
+    workers = resolve_threads(workers)
     if workers > 1 and len(jobs) > 1:
         import multiprocessing as mp
 

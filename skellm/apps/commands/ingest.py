@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from skellm.config import DataConfig
 from skellm.data.ingest import find_files, ingest_files, load_corpus_labels
 
 _EXCLUDED_PATTERNS = ("*.csv", "*.json", "*.yaml", "*.md")  # label and side files
@@ -22,7 +23,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--regex", help="file-name regex with named groups (subject, emotion, ...)")
     parser.add_argument("--labels-csv", help="CSV keyed by file name (column 'filename')")
     parser.add_argument("--fps", type=float, help="frame rate for formats that do not store one")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=DataConfig.workers,
+        help="parallel reader processes (0: all usable cores)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -17,7 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--out", default=SynthConfig.out, help="output folder (gets A/, B/, C/)")
     parser.add_argument("--size", default=SynthConfig.size, help="tiny | default | paper")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--workers", type=int, default=SynthConfig.workers, help="parallel processes")
+    parser.add_argument(
+        "--workers", type=int, default=SynthConfig.workers, help="parallel processes (0: all usable cores)"
+    )
     parser.add_argument("--corpora", default="A,B,C", help="comma-separated subset of A,B,C")
     parser.add_argument(
         "--describe-fraction",
