@@ -348,6 +348,30 @@ def test_no_end_sites(tmp_path, name):
     np.testing.assert_array_equal(m.positions, clean.positions[:, keep])
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_names_with_spaces_as_3ds_max_biped_writes_them(tmp_path, name):
+    """``JOINT Bip01 L Thigh``: a name runs to the brace, spaces and all (also with the brace on the line)."""
+    clean, _ = _read(REAL / name)
+    text, eol = _lf(name)
+    spaced = re.sub(r"^([ \t]*(?:ROOT|JOINT)[ \t]+)([^\s:]+:)?(\S+)", r"\1\2Bip01 \3", text, flags=re.M)
+    spaced = re.sub(r"^([ \t]*JOINT[ \t]+.+?)[ \t]*\n[ \t]*\{", r"\1 {", spaced, count=3, flags=re.M)
+    assert spaced.count("Bip01 ") == clean.n_joints - len(clean.meta["end_sites"])
+    p = tmp_path / name
+    p.write_text(spaced.replace("\n", eol), newline="")
+    m, _ = _read(p)
+    assert m.joint_names == [f"Bip01 {n}" for n in clean.joint_names]  # End Sites follow their parent
+    assert m.parents == clean.parents
+    np.testing.assert_array_equal(m.positions, clean.positions)
+
+
+def test_joint_without_a_name_is_a_read_error(tmp_path):
+    text, _ = _lf(NAMES[0])
+    p = tmp_path / "noname.bvh"
+    p.write_text(re.sub(r"^([ \t]*JOINT)[ \t]+\S+", r"\1", text, count=1, flags=re.M))
+    with pytest.raises(ReadError, match="JOINT without a name"):
+        read_motion(p)
+
+
 def _zero_channels(text: str, drop_line: bool) -> tuple[str, str]:
     """(variant: the first non-root 3-channel joint has no channels; the same file with its columns 0)."""
     lines = text.split("\n")

@@ -250,8 +250,13 @@ def _parse_hierarchy(path: Path, header: str) -> list[_Joint]:
             if up in ("ROOT", "JOINT"):
                 if up == "JOINT" and not stack:
                     raise ReadError(path, f"JOINT {tokens[i + 1]} outside any ROOT")
-                pending = _Joint(tokens[i + 1], stack[-1] if (stack and up == "JOINT") else -1)
-                i += 2
+                # A name runs to the "{": 3ds Max Biped writes "Bip01 L Thigh"
+                end = tokens.index("{", i + 1)
+                if end == i + 1:
+                    raise ReadError(path, f"{tok} without a name")
+                name = " ".join(tokens[i + 1 : end])
+                pending = _Joint(name, stack[-1] if (stack and up == "JOINT") else -1)
+                i = end
             elif up in ("END", "ENDSITE"):
                 if not stack:
                     raise ReadError(path, "End Site outside any joint")
