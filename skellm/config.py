@@ -119,12 +119,16 @@ class HarmonizeConfig:
     joints: str = "canonical"  # canonical (19 shared joints) | native (each rig's joints, padded + masked)
     drop_end_sites: bool = False
     center: str = "first_frame"  # first_frame (origin at the first frame's root) | every_frame
+    joint_maps: tuple[str, ...] = ()  # pinned rig maps (rigs/*.yaml from `skellm layout`), tried first
+    min_map_confidence: float = 0.5  # automatic rig maps below this are quarantined by validate
 
     def __post_init__(self) -> None:
         _one_of("harmonize.joints", self.joints, ("native", "canonical"))
         _one_of("harmonize.center", self.center, ("first_frame", "every_frame"))
         if self.target_fps <= 0 or self.frames < 1:
             raise ConfigError("harmonize.target_fps must be > 0 and harmonize.frames >= 1")
+        if not 0.0 <= self.min_map_confidence <= 1.0:
+            raise ConfigError("harmonize.min_map_confidence must be in [0, 1]")
 
 
 SPLIT_METHODS = ("random", "subject", "leave_one_corpus_out")

@@ -394,12 +394,20 @@ def canonical_indices(
     """Which source joint feeds each CANONICAL joint: (joint map name, index per canonical joint).
 
     Tries the map of ``layout`` (or of the matched layout) first, then every declared map whose
-    joints are all present by name. ValueError when no map fits.
+    joints are all present by name, the rig sharing most joint names with this one first (a Mixamo
+    export without fingers also has every CMU-BVH joint the CMU map names, but not its spine).
+    ValueError when no map fits.
     """
     names = [strip_namespace(n) for n in joint_names]
     pos = {n: i for i, n in enumerate(names)}
     first = layout or getattr(match_layout(names), "name", None)
-    order = ([first] if first in JOINT_MAPS else []) + [m for m in JOINT_MAPS if m != first]
+
+    def overlap(map_name: str) -> float:
+        theirs = set(LAYOUTS[map_name].joint_names) if map_name in LAYOUTS else set()
+        return len(theirs & set(pos)) / max(1, len(theirs | set(pos)))
+
+    rest = sorted((m for m in JOINT_MAPS if m != first), key=overlap, reverse=True)
+    order = ([first] if first in JOINT_MAPS else []) + rest
     for map_name in order:
         idx = []
         for canon in CANONICAL.joint_names:

@@ -26,14 +26,49 @@ import numpy as np
 
 from skellm.config import PATHS, Config, HarmonizeConfig, Paths
 from skellm.data.body import fill_gaps, metres_per_unit
-from skellm.layouts import CANONICAL, LAYOUTS, canonical_indices, joint_side, match_layout
+from skellm.data.rigmap import RigMap, declared_map, map_rig, pinned_map
+from skellm.layouts import CANONICAL, LAYOUTS, joint_side, match_layout
 
 
 
-def to_canonical(positions: np.ndarray, joint_names: Sequence[str], layout: str | None = None) -> np.ndarray:
-    """Map (T, J, 3) positions of any declared rig onto :data:`skellm.layouts.CANONICAL` (T, 19, 3)."""
-    _, idx = canonical_indices(list(joint_names), layout)
-    return np.asarray(positions)[:, idx]
+def to_canonical(
+    positions: np.ndarray,
+    joint_names: Sequence[str],
+    layout: str | None = None,
+    parents: Sequence[int] | None = None,
+    cfg: HarmonizeConfig | None = None,
+) -> np.ndarray:
+    """Map (T, J, 3) positions of any humanoid rig onto :data:`skellm.layouts.CANONICAL` (T, 19, 3).
+
+    Declared rigs use their joint map; any other rig (``parents`` given) the automatic map of
+    :mod:`skellm.data.rigmap`. ValueError says which canonical joints are missing or why the map's
+    confidence is below ``cfg.min_map_confidence``.
+    """
+    rig = rig_map(positions, joint_names, layout, parents, cfg)
+    return np.asarray(positions)[:, rig.indices]
+
+
+def rig_map(
+    positions: np.ndarray | None,
+    joint_names: Sequence[str],
+    layout: str | None = None,
+    parents: Sequence[int] | None = None,
+    cfg: HarmonizeConfig | None = None,
+) -> RigMap:
+    """The canonical map of a take under ``cfg`` (pinned maps, declared maps, automatic); ValueError
+    when it is not good enough to use."""
+    cfg = cfg or HarmonizeConfig()
+    if parents is not None:
+        rig = map_rig(joint_names, parents, positions, layout, cfg.joint_maps)
+    else:
+        found = pinned_map(joint_names, cfg.joint_maps) or declared_map(joint_names, layout)
+        if found is None:
+            raise ValueError(f"no declared joint map fits these {len(joint_names)} joints (no bone graph given)")
+        rig = found
+    why = rig.reason(cfg.min_map_confidence)
+    if why:
+        raise ValueError(why)
+    return rig
 
 
 def resampled_length(n: int, fps: float, target_fps: float) -> int:
@@ -93,22 +128,24 @@ def _side_joint(names: Sequence[str], side: str, parts: Sequence[str]) -> int | 
     return None
 
 
-def facing_joints(joint_names: Sequence[str], layout: str | None = None) -> list[tuple[int, int]]:
+def facing_joints(
+    joint_names: Sequence[str], layout: str | None = None, rig: RigMap | None = None
+) -> list[tuple[int, int]]:
     """(left, right) index pairs of hips and shoulders used to find which way the body faces."""
-    try:
-        _, idx = canonical_indices(list(joint_names), layout)
-        c = CANONICAL.index
-        return [(idx[c("l_hip")], idx[c("r_hip")]), (idx[c("l_shoulder")], idx[c("r_shoulder")])]
-    except ValueError:
-        pairs = []
-        for parts in (
-            ("upleg", "upperleg", "hip", "thigh", "femur"),
-            ("upperarm", "humerus", "shoulder", "arm"),
-        ):
-            left, right = _side_joint(joint_names, "l", parts), _side_joint(joint_names, "r", parts)
-            if left is not None and right is not None:
-                pairs.append((left, right))
-        return pairs
+    if rig is None:
+        rig = declared_map(joint_names, layout)
+    if rig is not None and not rig.missing:
+        j = rig.joints
+        return [(j["l_hip"], j["r_hip"]), (j["l_shoulder"], j["r_shoulder"])]
+    pairs = []
+    for parts in (
+        ("upleg", "upperleg", "hip", "thigh", "femur"),
+        ("upperarm", "humerus", "shoulder", "arm"),
+    ):
+        left, right = _side_joint(joint_names, "l", parts), _side_joint(joint_names, "r", parts)
+        if left is not None and right is not None:
+            pairs.append((left, right))
+    return pairs
 
 
 def face_plus_z(positions: np.ndarray, pairs: Sequence[tuple[int, int]]) -> np.ndarray:
@@ -181,12 +218,14 @@ def harmonize_motion(take: Any, cfg: HarmonizeConfig) -> Harmonized:
     pos = fix_length(resample(pos, t["fps"], cfg.target_fps), cfg.frames) * metres_per_unit(t["units"])
     if t["up_axis"].lower() == "z":
         pos = np.stack([pos[..., 0], pos[..., 2], -pos[..., 1]], axis=-1)  # rotate -90 deg about X
-    pairs = facing_joints(names, t["layout"])
     if cfg.joints == "canonical":
-        pos = to_canonical(pos, names, t["layout"])
+        pos = pos[:, rig_map(pos, names, t["layout"], parents, cfg).indices]
         names, parents = list(CANONICAL.joint_names), list(CANONICAL.parents)
         pairs = facing_joints(names, "canonical")
-    elif cfg.drop_end_sites:
+    else:
+        auto = map_rig(names, parents, pos, t["layout"], cfg.joint_maps)
+        pairs = facing_joints(names, t["layout"], auto if auto.reason(cfg.min_map_confidence) is None else None)
+    if cfg.joints == "native" and cfg.drop_end_sites:
         keep, names, parents = _drop_end_sites(names, parents)
         pos = pos[:, keep]
         remap = {old: new for new, old in enumerate(keep)}

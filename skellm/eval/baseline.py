@@ -23,7 +23,8 @@ def take_features(row: Mapping[str, Any]) -> np.ndarray:
     from skellm.eval.hand_features import motion_features
 
     pos = row_positions(row, np.float64)
-    return motion_features(to_canonical(pos, list(row["joint_names"]), row.get("layout")), float(row["fps"]))
+    canon = to_canonical(pos, list(row["joint_names"]), row.get("layout"), row.get("parents"))
+    return motion_features(canon, float(row["fps"]))
 
 
 def table_features(path: str | Path, label_field: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -34,7 +35,7 @@ def table_features(path: str | Path, label_field: str) -> tuple[np.ndarray, np.n
 
     cols = ["corpus", label_field, "n_frames", "n_joints", "joint_names", "fps", "positions"]
     table = read_takes(path)
-    cols += ["layout"] if "layout" in table.column_names else []
+    cols += [c for c in ("layout", "parents") if c in table.column_names]
     rows = take_rows(table.select(cols))
     feats = [take_features(r) for r in tqdm(rows, desc=f"features {Path(path).name}")]
     labels = np.array([r[label_field] for r in rows]).astype(str)
