@@ -13,6 +13,7 @@ import sys
 # name -> one-line help; the command's module is skellm.apps.commands.<name>, imported only when used.
 COMMANDS: dict[str, str] = {
     "inspect": "describe one mocap file and any problems in it",
+    "layout": "how a file's rig maps onto the canonical skeleton; write a pinned map",
     "ingest": "raw mocap files to a take-table Parquet (+ quarantine)",
     "validate": "check a take table against the schema",
     "harmonize": "metres, Y up, root-centred, 64 frames, native/canonical joints",

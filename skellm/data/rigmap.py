@@ -359,7 +359,7 @@ def auto_map(
             for part, j in parts.items():
                 if j is not None:
                     found[f"{side}_{part}"] = j
-                    evidence[f"{side}_{part}"] = "name" if roles[j] else "bone graph"
+                    evidence[f"{side}_{part}"] = _why(part, j, parts, roles, names)
             if parts.get("ankle") is not None and parts.get("foot") is None:
                 found[f"{side}_foot"] = parts["ankle"]  # type: ignore[assignment]
                 factor["foot_is_ankle"] = CONFIDENCE_PENALTIES["foot_is_ankle"]
@@ -377,7 +377,7 @@ def auto_map(
         head, neck = _head_and_neck(g, chest, shoulders, roles, is_end)
         if head is not None:
             found["head"] = head
-            evidence["head"] = "name" if roles[head] == "head" else "bone graph"
+            evidence["head"] = "named as a head" if roles[head] == "head" else "end of the chain above the chest"
             if roles[head] != "head":
                 factor["graph_only"] = CONFIDENCE_PENALTIES["graph_only"]
                 problems.append(f"head is {names[head]}, the end of the neck chain (no joint named head)")
@@ -391,6 +391,21 @@ def auto_map(
     missing = [c for c in CANONICAL.joint_names if c not in found]
     confidence = 0.0 if missing else float(np.prod(list(factor.values()) or [1.0]))
     return RigMap("auto", names, found, round(confidence, 3), evidence, tuple(problems))
+
+
+_NAMED_AS = {"elbow": "forearm/elbow", "knee": "shin/knee", "wrist": "hand/wrist", "ankle": "foot/ankle"}
+_BELOW = {"shoulder": "elbow", "hip": "knee", "wrist": "elbow", "ankle": "knee", "foot": "ankle"}
+
+
+def _why(part: str, j: int, limb: dict[str, int | None], roles: list[str | None], names: Sequence[str]) -> str:
+    """One line of evidence for a limb joint: its name, or where it sits relative to a named joint."""
+    if part in _NAMED_AS and roles[j] == part:
+        return f"named as a {_NAMED_AS[part]}"
+    ref = limb.get(_BELOW[part]) if part in _BELOW else None
+    if ref is None:
+        return "bone graph"
+    rel = "parent" if part in ("shoulder", "hip") else "main child"
+    return f"{rel} of {names[ref]}"
 
 
 def _path(g: _Graph, lo: int, hi: int) -> list[int]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from skellm.config import PATHS, Config, CorpusConfig, Paths, ValidateConfig
+from skellm.config import PATHS, Config, CorpusConfig, HarmonizeConfig, Paths, ValidateConfig
 
 
 class TableError(Exception):
@@ -23,12 +23,40 @@ class TableError(Exception):
 
 @dataclass(frozen=True)
 class ValidationRules:
-    """What a valid take is: plausible height (params ``validate``) and labels in each corpus's label set."""
+    """What a valid take is: plausible height (params ``validate``), labels in each corpus's label set and,
+    for canonical harmonisation, a joint map onto the canonical skeleton (params ``harmonize``)."""
 
     label_sets: Mapping[str, Sequence[str]] | None = None
     label_field: str = CorpusConfig.label_field
     min_height_m: float = ValidateConfig.min_height_m
     max_height_m: float = ValidateConfig.max_height_m
+    # canonical harmonisation needs a usable joint map (params harmonize); native does not
+    harmonize: HarmonizeConfig | None = None
+
+
+def _map_problems(df: Any, cfg: HarmonizeConfig) -> list[str | None]:
+    """Per row, why its rig has no usable canonical map (None: it has one, or the row is malformed)."""
+    from skellm.data.harmonize import rig_map
+
+    out: list[str | None] = []
+    for pos, nj, names, parents, layout in zip(
+        df["positions"].to_list(),
+        df["n_joints"].to_list(),
+        df["joint_names"].to_list(),
+        df["parents"].to_list(),
+        df["layout"].to_list() if "layout" in df.columns else [None] * df.height,
+        strict=True,
+    ):
+        if pos is None or not nj or names is None or parents is None or len(pos) < nj * 3 or len(names) != nj:
+            out.append(None)  # the shape checks report it
+            continue
+        first = np.asarray(pos[: nj * 3], dtype=np.float64).reshape(1, nj, 3)
+        try:
+            rig_map(first, names, layout, parents, cfg)
+            out.append(None)
+        except ValueError as exc:
+            out.append(str(exc))
+    return out
 
 
 def _heights(df: Any) -> np.ndarray:
@@ -63,11 +91,14 @@ def _heights(df: Any) -> np.ndarray:
     return out
 
 
-def take_schema(cfg: ValidationRules, heights: np.ndarray | None = None):
+def take_schema(
+    cfg: ValidationRules, heights: np.ndarray | None = None, map_problems: Sequence[str | None] | None = None
+):
     """The pandera DataFrameSchema of the take table under ``cfg``.
 
-    ``heights`` (one per row, metres) enables the plausible-height check; it is computed by
-    :func:`validate_takes` because it needs the positions as arrays.
+    ``heights`` (one per row, metres) enables the plausible-height check and ``map_problems`` (one
+    per row, None when fine) the canonical joint-map check; :func:`validate_takes` computes both
+    because they need the positions as arrays.
     """
     import pandera.polars as pa
     import polars as pl
@@ -135,6 +166,15 @@ def take_schema(cfg: ValidationRules, heights: np.ndarray | None = None):
                 error=f"estimated body height outside [{cfg.min_height_m}, {cfg.max_height_m}] m",
             )
         )
+    if map_problems is not None:
+        mapped = np.array([p is None for p in map_problems], dtype=bool)
+        checks.append(
+            pa.Check(
+                lambda data: pl.LazyFrame({"ok": mapped}),
+                name="joint_map",
+                error="no usable joint map onto the canonical skeleton",
+            )
+        )
     # column types and nullability come from the Arrow schema, so the two cannot drift apart
     dtypes = pl.from_arrow(TAKE_SCHEMA.empty_table()).schema
     return pa.DataFrameSchema(
@@ -164,7 +204,9 @@ def validate_takes(table: Any, cfg: ValidationRules) -> tuple[Any, list[dict[str
     if missing:
         raise TableError(f"take table lacks columns: {', '.join(missing)}")
     heights = _heights(df)
-    schema = take_schema(cfg, heights)
+    canonical = cfg.harmonize is not None and cfg.harmonize.joints == "canonical"
+    map_problems = _map_problems(df, cfg.harmonize) if canonical and cfg.harmonize else None
+    schema = take_schema(cfg, heights, map_problems)
     try:
         schema.validate(df, lazy=True)
         return table, []
@@ -189,9 +231,7 @@ def validate_takes(table: Any, cfg: ValidationRules) -> tuple[Any, list[dict[str
     for i in sorted(by_row):
         row = df.row(i, named=True)
         msgs = by_row[i]
-        detail = "; ".join(
-            _height_detail(m, heights[i], row["units"]) if kinds.get(m) == "height" else m for m in msgs
-        )
+        detail = "; ".join(_detail(m, kinds.get(m), heights[i], row["units"], map_problems, i) for m in msgs)
         failures.append(
             dict(
                 take_id=row["take_id"],
@@ -207,10 +247,19 @@ def validate_takes(table: Any, cfg: ValidationRules) -> tuple[Any, list[dict[str
     return table.filter(pyarrow.array(keep)), failures
 
 
-def _height_detail(msg: str, height: float, units: str) -> str:
-    if np.isfinite(height):
-        return f"{msg} (got {height:.2f} m)"
-    return f"{msg} (cannot estimate it; units {units!r})"
+def _detail(
+    msg: str, kind: str | None, height: float, units: str, map_problems: Sequence[str | None] | None, i: int
+) -> str:
+    """A failed check's message with what was measured: the height, or why the joint map failed."""
+    if kind == "height":
+        return (
+            f"{msg} (got {height:.2f} m)"
+            if np.isfinite(height)
+            else f"{msg} (cannot estimate it; units {units!r})"
+        )
+    if kind == "joint_map" and map_problems is not None:
+        return f"{msg}: {map_problems[i]}"
+    return msg
 
 
 def validation_rules(cfg: Config) -> ValidationRules:
@@ -225,6 +274,7 @@ def validation_rules(cfg: Config) -> ValidationRules:
         label_field=fields.pop(),
         min_height_m=cfg.validate.min_height_m,
         max_height_m=cfg.validate.max_height_m,
+        harmonize=cfg.harmonize,
     )
 
 

@@ -22,11 +22,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frames", type=int, default=D.frames)
     parser.add_argument("--drop-end-sites", action="store_true")
     parser.add_argument("--center", choices=["first_frame", "every_frame"], default=D.center)
+    parser.add_argument(
+        "--joint-map", action="append", default=[], help="pinned rig map YAML (skellm layout -o), tried first"
+    )
+    parser.add_argument("--min-map-confidence", type=float, default=D.min_map_confidence)
 
 
 def run(args: argparse.Namespace) -> int:
 
-    cfg = HarmonizeConfig(args.target_fps, args.frames, args.joints, args.drop_end_sites, args.center)
+    cfg = HarmonizeConfig(
+        args.target_fps,
+        args.frames,
+        args.joints,
+        args.drop_end_sites,
+        args.center,
+        tuple(args.joint_map),
+        args.min_map_confidence,
+    )
     layouts = args.layouts or str(Path(args.out).with_name("layouts.json"))
     n = harmonize_file(args.table, args.out, layouts, cfg)
     print(

@@ -43,9 +43,23 @@ def warnings_for(motion) -> list[str]:
     pos = motion.positions
     if motion.n_frames > 1 and np.isfinite(pos).all() and float(np.ptp(pos, axis=0).max()) == 0.0:
         out.append("no motion: every frame is identical")
-    if motion.layout is None and motion.fmt != "c3d":
-        out.append("joint names match no declared layout")
     return out
+
+
+def joint_map_of(motion) -> dict[str, Any] | None:
+    """How the take's rig maps onto the canonical joints (None for marker files such as C3D)."""
+    from skellm.config import HarmonizeConfig
+    from skellm.data.rigmap import map_rig
+
+    if motion.fmt == "c3d" or not motion.n_joints:
+        return None
+    rig = map_rig(motion.joint_names, motion.parents, motion.positions[:1], motion.layout)
+    return {
+        "source": rig.source,
+        "confidence": rig.confidence,
+        "problem": rig.reason(HarmonizeConfig.min_map_confidence),
+        "notes": list(rig.problems),
+    }
 
 
 def describe(path: Path, fps: float | None = None) -> tuple[dict[str, Any], list[str]]:
@@ -69,8 +83,11 @@ def describe(path: Path, fps: float | None = None) -> tuple[dict[str, Any], list
         "up_axis": m.up_axis,
         "height_m": round(float(m.meta.get("height_m", float("nan"))), 3),
         "joint_names": m.joint_names,
+        "joint_map": joint_map_of(m),
         "problems": fatal + warnings_for(m),
     }
+    if report["joint_map"] and report["joint_map"]["problem"]:
+        report["problems"].append(f"no usable canonical joint map ({report['joint_map']['problem']})")
     return report, fatal
 
 
@@ -93,6 +110,10 @@ def run(args: argparse.Namespace) -> int:
         names = report["joint_names"]
         shown = ", ".join(names[:12]) + (f", ... ({len(names)} in all)" if len(names) > 12 else "")
         print(f"{'joint_names':>11}: {shown}")
+        jm = report["joint_map"]
+        if jm:
+            conf = f"confidence {jm['confidence']:.2f}"
+            print(f"{'joint_map':>11}: {jm['source']}, {conf} (details: skellm layout {report['file']})")
         print(f"{'problems':>11}: {'; '.join(report['problems']) or 'none'}")
     if fatal:
         print(f"skellm inspect: {args.file}: {fatal[0]}", file=sys.stderr)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
-from skellm.data.validate import TableError, ValidationRules, validate_takes, validation_rules
+from skellm.data.validate import TableError, validate_takes, validation_rules
 
 EXAMPLE = "skellm validate data/ingested/B.parquet --label-set B=happiness,sadness,neutral"
 
@@ -18,7 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="CORPUS=A,B,...",
         help="allowed labels of a corpus (repeatable); default: params.yaml data.corpora, if present",
     )
-    parser.add_argument("--params", default="params.yaml", help="params file for bounds and label sets")
+    parser.add_argument(
+        "--params", default="params.yaml", help="params file: height bounds, label sets, harmonize joint maps"
+    )
     parser.add_argument("--label-field", default=None)
     parser.add_argument(
         "-o", "--out", help="write the valid rows here and the rest to OUT.quarantine.parquet"
@@ -37,9 +40,9 @@ def run(args: argparse.Namespace) -> int:
         for spec in args.label_set:
             corpus, _, labels = spec.partition("=")
             sets[corpus] = [x for x in labels.split(",") if x]
-        cfg = ValidationRules(sets, cfg.label_field, cfg.min_height_m, cfg.max_height_m)
+        cfg = dataclasses.replace(cfg, label_sets=sets)
     if args.label_field:
-        cfg = ValidationRules(cfg.label_sets, args.label_field, cfg.min_height_m, cfg.max_height_m)
+        cfg = dataclasses.replace(cfg, label_field=args.label_field)
     try:
         table = read_takes(args.table)
         valid, failures = validate_takes(table, cfg)
