@@ -19,7 +19,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 FILES = ("dvc.yaml", "params.yaml", ".dvcignore", ".gitignore", ".dvc/config", ".dvc/.gitignore")
-DIRS = ("stages", "skellm")
+DIRS = ("stages", "skellm", "rigs")
 GIT_ID = {
     f"GIT_{who}_{what}": value
     for who in ("AUTHOR", "COMMITTER")
