@@ -50,13 +50,15 @@ def _ingest(tmp_path: Path, files: list[Path]):
 
 
 def test_real_takes_auto_mapped_through_validate_and_harmonize(tmp_path):
-    table = _ingest(tmp_path, [*BVH, _armless(tmp_path)])
-    assert table.num_rows == len(BVH) + 1
+    table = _ingest(tmp_path, [*BVH, _armless(tmp_path), REAL / "vicon_hbm2_treadmill.c3d"])
+    assert table.num_rows == len(BVH) + 2
     rules = ValidationRules(harmonize=HarmonizeConfig(joints="canonical"))
     valid, failures = validate_takes(table, rules)
-    assert [f["take_id"] for f in failures] == ["R/armless"]
-    assert failures[0]["kind"] == "joint_map"
+    assert [f["take_id"] for f in failures] == ["R/armless", "R/vicon_hbm2_treadmill"]
+    assert {f["kind"] for f in failures} == {"joint_map"}
     assert re.search(r"could not find .*l_elbow.*r_wrist", failures[0]["reason"]), failures[0]["reason"]
+    # the lower-body Vicon take: its joint centres cover 12 of 19, and the reason says why
+    assert re.search(r"could not find head, l_shoulder.*no arm markers, no head markers", failures[1]["reason"])
     # native harmonisation needs no joint map: nothing is quarantined for it
     native = ValidationRules(harmonize=HarmonizeConfig(joints="native"))
     assert validate_takes(table, native)[1] == []

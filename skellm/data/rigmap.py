@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from skellm.layouts import CANONICAL, canonical_indices, strip_namespace
+from skellm.readers.markersets import JC_PREFIX, marker_set_name
 
 # Rig prefixes exporters put before the joint's own name (matched before a separator).
 _PREFIX = re.compile(
@@ -518,12 +519,26 @@ def map_rig(
     layout: str | None = None,
     pinned: Sequence[str | os.PathLike] = (),
 ) -> RigMap:
-    """The canonical map of a rig: pinned map, else declared map, else :func:`auto_map`."""
-    return (
-        pinned_map(joint_names, pinned)
-        or declared_map(joint_names, layout)
-        or auto_map(joint_names, parents, positions)
-    )
+    """The canonical map of a rig: pinned map, else declared map, else :func:`marker_map` for marker
+    data (no bone graph), else :func:`auto_map`."""
+    found = pinned_map(joint_names, pinned) or declared_map(joint_names, layout)
+    if found is not None:
+        return found
+    markers = [p for n, p in zip(joint_names, parents, strict=True) if not n.startswith(JC_PREFIX)]
+    if len(joint_names) > 1 and all(p < 0 for p in markers):
+        return marker_map(joint_names)
+    return auto_map(joint_names, parents, positions)
+
+
+def marker_map(joint_names: Sequence[str]) -> RigMap:
+    """The canonical map of a marker take: its ``jc:`` joint centres (:mod:`skellm.readers.markersets`)."""
+    names = tuple(joint_names)
+    found = {n[len(JC_PREFIX) :]: i for i, n in enumerate(names) if n.startswith(JC_PREFIX)}
+    found = {c: found[c] for c in CANONICAL.joint_names if c in found}
+    complete = len(found) == CANONICAL.n_joints
+    problems = () if complete else (f"markers: {marker_set_name(names)}; joint centres for {len(found)} of 19",)
+    evidence = {c: "joint centre from the marker set" for c in found}
+    return RigMap("markers", names, found, 1.0 if complete else 0.0, evidence, problems)
 
 
 def rig_yaml(rig: RigMap, name: str) -> dict[str, Any]:

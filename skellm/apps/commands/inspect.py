@@ -47,11 +47,11 @@ def warnings_for(motion) -> list[str]:
 
 
 def joint_map_of(motion) -> dict[str, Any] | None:
-    """How the take's rig maps onto the canonical joints (None for marker files such as C3D)."""
+    """How the take's rig (or a C3D take's joint centres) maps onto the canonical joints."""
     from skellm.config import HarmonizeConfig
     from skellm.data.rigmap import map_rig
 
-    if motion.fmt == "c3d" or not motion.n_joints:
+    if not motion.n_joints:
         return None
     rig = map_rig(motion.joint_names, motion.parents, motion.positions[:1], motion.layout)
     return {
