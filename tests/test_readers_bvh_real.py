@@ -570,3 +570,44 @@ def test_non_numeric_value_names_frame_and_line(tmp_path):
     with pytest.raises(ReadError) as err:
         read_motion(p)
     assert str(err.value) == f"{p}: non-numeric value '1.#QNAN' in motion data (frame 3, line {line_no})"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_chunked_parse_and_fk_give_the_same_positions(monkeypatch, name):
+    """Long takes are parsed and put through FK a chunk at a time; chunk edges must not show."""
+    import skellm.readers.bvh as bvh_mod
+
+    whole, _ = _read(REAL / name)
+    monkeypatch.setattr(bvh_mod, "PARSE_CHUNK_LINES", 7)
+    monkeypatch.setattr(bvh_mod, "FK_CHUNK_FRAMES", 4)
+    chunked, _ = _read(REAL / name)
+    np.testing.assert_array_equal(chunked.positions, whole.positions)
+    assert chunked.meta["warnings"] == whole.meta["warnings"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_fast_and_line_by_line_paths_agree(monkeypatch, name):
+    """Plainly written MOTION blocks go through Arrow's CSV parser; the line-by-line path must give the
+    same frames, warnings and problems (it is the one that reads every other layout)."""
+    import skellm.readers.bvh as bvh_mod
+
+    fast, _ = _read(REAL / name)
+    monkeypatch.setattr(bvh_mod, "_fast_frames", lambda body, n: None)
+    slow, _ = _read(REAL / name)
+    np.testing.assert_array_equal(fast.positions, slow.positions)
+    assert (
+        fast.meta["warnings"] == slow.meta["warnings"]
+        and fast.meta["read_problems"] == slow.meta["read_problems"]
+    )
+
+
+def test_fast_path_serves_plain_real_files():
+    import skellm.readers.bvh as bvh_mod
+
+    text = (REAL / "cmu_cgspeed_01_01.bvh").read_text()
+    body = text.split("Frame Time:", 1)[1].split("\n", 1)[1]
+    data = bvh_mod._fast_frames(body, ENTRIES["cmu_cgspeed_01_01.bvh"]["channels"])
+    assert data is not None and data.shape == (30, 96)
+    np.testing.assert_array_equal(data, np.array(body.split(), dtype=np.float64).reshape(30, 96))
+    assert bvh_mod._fast_frames(body.replace(" ", "\t"), 96) is None  # tabs: the line path's job
+    assert bvh_mod._fast_frames(body.rsplit(" ", 5)[0], 96) is None  # a partial last line

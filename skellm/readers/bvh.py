@@ -219,7 +219,7 @@ def _decode(path: Path, raw: bytes) -> str:
     else:
         if raw.startswith(_BOM):
             raw = raw[len(_BOM) :]
-        if not raw.strip():
+        if not raw or raw.isspace():  # (no strip(): it would copy a long take's bytes)
             raise ReadError(path, "empty file")
         if b"\x00" in raw[:4096]:
             raise ReadError(path, "binary data, not a text file")
@@ -329,6 +329,7 @@ def read_bvh(path: str | Path, **_opts) -> Motion:
     except OSError as exc:
         raise ReadError(path, f"cannot read file ({exc.strerror})") from None
     text = _decode(path, raw)
+    del raw
     m = re.search(r"^\s*MOTION\s*$", text, re.MULTILINE | re.IGNORECASE)
     if m is None:
         if not text.lstrip().upper().startswith("HIERARCHY"):
@@ -351,9 +352,16 @@ def read_bvh(path: str | Path, **_opts) -> Motion:
     if n_channels == 0:
         raise ReadError(path, "hierarchy declares no channels")
     first_line = text.count("\n", 0, fm.end()) + 1
-    data, notes, damage = _parse_frames(path, text[fm.end() :], n_channels, declared, first_line)
-
-    positions, orders = _channels_to_positions(joints, data)
+    data = _fast_frames(text[fm.end() :], n_channels)
+    if data is not None:
+        notes, damage = _frame_count_policy(data.shape[0], declared)
+        del text
+    else:
+        lines = text[fm.end() :].split("\n")
+        del text  # a long take's text is hundreds of MB: keep only its lines from here on
+        data, notes, damage = _parse_frames(path, lines, n_channels, declared, first_line)
+        del lines
+    positions, orders = _positions_in_chunks(joints, data)
     names = [j.name for j in joints]
     names, namespace = _strip_namespace(names)
     fps = 1.0 / frame_time
@@ -369,7 +377,7 @@ def read_bvh(path: str | Path, **_opts) -> Motion:
     for note in notes:
         warnings.warn(f"{path}: {note}", ReadWarning, stacklevel=2)
     return Motion(
-        positions=positions.astype(np.float32),
+        positions=positions,
         joint_names=names,
         parents=[j.parent for j in joints],
         fps=fps,
@@ -379,15 +387,64 @@ def read_bvh(path: str | Path, **_opts) -> Motion:
     )
 
 
-def _parse_frames(
-    path: Path, body: str, n_channels: int, declared: int, first_line: int
-) -> tuple[np.ndarray, list[str], list[str]]:
-    """(frames (T, n_channels), warnings, read problems) of the MOTION data after ``Frame Time:``.
+def _frame_count_policy(n: int, declared: int, partial: str = "") -> tuple[list[str], list[str]]:
+    """(warnings, read problems) of ``n`` complete frames against the ``declared`` count."""
+    notes: list[str] = []
+    damage: list[str] = []
+    claim = f"header declares {declared} frames, file has {n} complete frames"
+    if n < declared:  # the file lost data: a read problem
+        damage.append(f"truncated: {claim}" + (f" plus {partial})" if partial else ""))
+    elif n > declared:  # the header miscounts: a warning
+        dropped = f" plus {partial}, dropped)" if partial else ""
+        notes.append(f"extra frames: {claim}{dropped}, kept all {n}")
+    elif partial:
+        notes.append(f"the {declared} declared frames are followed by {partial}, dropped)")
+    return notes, damage
 
-    ``first_line``: the file's line number of the first line of ``body``. Counting values per line is
-    one ``str.split`` per line; the numbers are converted in one C call over the whole text.
+
+def _fast_frames(body: str, n_channels: int) -> np.ndarray | None:
+    """The frames of a plainly written MOTION block (one space between numbers, none leading) through
+    Arrow's multi-threaded CSV parser, about 5x ``np.fromstring``; None for anything else (tabs, runs
+    of blanks, a partial or bad line), which the line-by-line path then reads and reports."""
+    if not body.isascii() or "\t" in body:
+        return None
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    try:
+        table = pcsv.read_csv(
+            pa.py_buffer(body.encode("ascii")),
+            read_options=pcsv.ReadOptions(autogenerate_column_names=True, block_size=1 << 24),
+            parse_options=pcsv.ParseOptions(delimiter=" "),
+            convert_options=pcsv.ConvertOptions(
+                column_types={f"f{i}": pa.float64() for i in range(n_channels)}
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    extra = table.columns[n_channels:]
+    if table.num_columns < n_channels or any(c.null_count != len(c) for c in extra):
+        return None  # a trailing blank gives an empty last column; anything else is not plain
+    cols = table.columns[:n_channels]
+    if any(c.null_count or not pa.types.is_floating(c.type) for c in cols):
+        return None
+    out = np.empty((table.num_rows, n_channels), dtype=np.float64)
+    for i, c in enumerate(cols):
+        out[:, i] = c.to_numpy()
+    return out
+
+
+PARSE_CHUNK_LINES = 65536  # lines converted per C call: bounded temporaries for long takes
+
+
+def _parse_frames(
+    path: Path, lines: list[str], n_channels: int, declared: int, first_line: int
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """(frames (T, n_channels), warnings, read problems) of the MOTION data lines after ``Frame Time:``.
+
+    ``first_line``: the file's line number of ``lines[0]``. Counting values per line is one
+    ``str.split`` per line; the numbers are converted by one C call per chunk of lines.
     """
-    lines = body.split("\n")
     counts = np.fromiter((len(ln.split()) for ln in lines), dtype=np.intp, count=len(lines))
     rows = np.flatnonzero(counts)
     wrong = np.flatnonzero(counts[rows] != n_channels)
@@ -406,25 +463,22 @@ def _parse_frames(
         end = int(rows[k])
         rows = rows[:k]
     n = int(rows.size)
-    notes: list[str] = []
-    damage: list[str] = []
-    claim = f"header declares {declared} frames, file has {n} complete frames"
-    if n < declared:  # the file lost data: a read problem
-        damage.append(f"truncated: {claim}" + (f" plus {partial})" if partial else ""))
-    elif n > declared:  # the header miscounts: a warning
-        dropped = f" plus {partial}, dropped)" if partial else ""
-        notes.append(f"extra frames: {claim}{dropped}, kept all {n}")
-    elif partial:
-        notes.append(f"the {declared} declared frames are followed by {partial}, dropped)")
+    notes, damage = _frame_count_policy(n, declared, partial)
     if n == 0:
         return np.zeros((0, n_channels)), notes, damage
-    text = body if end == len(lines) else "\n".join(lines[:end])
-    try:
-        flat = np.fromstring(text, dtype=np.float64, sep=" ")
-    except ValueError:  # a token that is not a number (or whitespace numpy does not know)
-        flat = None
-    if flat is None or flat.size != n * n_channels:
-        flat = _floats_slowly(path, lines, rows, first_line)
+    flat = np.empty(n * n_channels, dtype=np.float64)
+    done = 0
+    for a in range(0, end, PARSE_CHUNK_LINES):
+        b = min(end, a + PARSE_CHUNK_LINES)
+        want = int(counts[a:b].sum())
+        try:
+            part = np.fromstring(" ".join(lines[a:b]), dtype=np.float64, sep=" ")
+        except ValueError:  # a token that is not a number (or whitespace numpy does not know)
+            part = None
+        if part is None or part.size != want:
+            return _floats_slowly(path, lines, rows, first_line).reshape(n, n_channels), notes, damage
+        flat[done : done + want] = part
+        done += want
     return flat.reshape(n, n_channels), notes, damage
 
 
@@ -443,6 +497,20 @@ def _floats_slowly(path: Path, lines: list[str], rows: np.ndarray, first_line: i
                 where = f"frame {k + 1}, line {first_line + int(r)}"
                 raise ReadError(path, f"non-numeric value {tok[:20]!r} in motion data ({where})") from None
     raise ReadError(path, "non-numeric value in motion data")
+
+
+FK_CHUNK_FRAMES = 8192  # forward kinematics this many frames at a time: memory stays flat for long takes
+
+
+def _positions_in_chunks(joints: list[_Joint], data: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """World positions (T, J, 3) float32, computed in float64 a chunk of frames at a time (an hour at
+    120 Hz would otherwise hold several GB of rotation matrices)."""
+    out = np.empty((data.shape[0], len(joints), 3), dtype=np.float32)
+    orders: list[str] = []
+    for a in range(0, max(1, data.shape[0]), FK_CHUNK_FRAMES):
+        world, orders = _channels_to_positions(joints, data[a : a + FK_CHUNK_FRAMES])
+        out[a : a + world.shape[0]] = world
+    return out, orders
 
 
 def _channels_to_positions(joints: list[_Joint], data: np.ndarray) -> tuple[np.ndarray, list[str]]:
