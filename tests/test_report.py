@@ -302,9 +302,13 @@ def test_report_in_headless_chromium(tmp_path, capsys):
             row = _summary_row(page.tables, f"eval › recognition › {mode}")
             assert row[c] == format_number(want["eval"][mode][c]["accuracy"])
     assert _summary_row(page.tables, "encoder")["all"] == format_number(want["encoder"]["all"])
-    # the nested recognition metrics also appear as their own table (rows per corpus, Error rate column)
-    rec = next(t for t in page.tables if t[0][1:] == ["n", "accuracy", "error_rate"] and t[1][0] == "overall")
-    assert rec[1][3] == format_number(want["eval"]["generate"]["overall"]["error_rate"])
+    # the nested recognition metrics also appear as their own table (rows per corpus, Error rate and the
+    # bootstrap interval as columns)
+    head = ["n", "accuracy", "error_rate", "ci95_low", "ci95_high"]
+    rec = next(t for t in page.tables if t[0][1:] == head and t[1][0] == "overall")
+    overall = want["eval"]["generate"]["overall"]
+    assert rec[1][3] == format_number(overall["error_rate"])
+    assert rec[1][4] == format_number(overall["ci95_low"])
 
     # declared but not produced: said so, not failed
     assert text.count(MISSING) >= 2 and "metrics/plots/lora_curves.csv" in text

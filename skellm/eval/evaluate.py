@@ -22,30 +22,46 @@ from typing import Any
 from skellm.config import PATHS, Config, EvalConfig, LoraConfig, Paths
 from skellm.cpus import set_torch_threads
 from skellm.eval.labels import consistent, parse_label
+from skellm.eval.stats import bootstrap_ci, mcnemar
 from skellm.io import atomic_path, write_json
 
 MODES = ("generate", "score", "generate_zero_tokens", "score_zero_tokens", "encoder_classifier")
 ERROR = "Error"
 
 
+PAIRED = (("score", "encoder_classifier"), ("generate", "encoder_classifier"))
+
+
 def _summary(rows: list[dict[str, Any]], mode: str) -> dict[str, Any]:
     n = len(rows)
     if n == 0:
-        return {"n": 0, "accuracy": None, "error_rate": None}
-    correct = sum(r[mode] == r["label"] for r in rows)
+        return {"n": 0, "accuracy": None, "error_rate": None, "ci95_low": None, "ci95_high": None}
+    hits = [r[mode] == r["label"] for r in rows]
     errors = sum(r[mode] == ERROR for r in rows)
-    return {"n": n, "accuracy": correct / n, "error_rate": errors / n}
+    lo, hi = bootstrap_ci(hits)
+    return {"n": n, "accuracy": sum(hits) / n, "error_rate": errors / n, "ci95_low": lo, "ci95_high": hi}
+
+
+def _groups(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    corpora = sorted({r["corpus"] for r in rows})
+    return {"overall": rows, **{c: [r for r in rows if r["corpus"] == c] for c in corpora}}
 
 
 def recognition_metrics(rows: list[dict[str, Any]], modes=MODES) -> dict[str, Any]:
-    """{mode: {"overall": {n, accuracy, error_rate}, corpus: {...}}} from per-take prediction rows."""
-    corpora = sorted({r["corpus"] for r in rows})
-    out = {}
-    for mode in modes:
-        out[mode] = {"overall": _summary(rows, mode)}
-        for c in corpora:
-            out[mode][c] = _summary([r for r in rows if r["corpus"] == c], mode)
-    return out
+    """{mode: {"overall": {n, accuracy, error_rate, ci95_low, ci95_high}, corpus: {...}}} from per-take
+    prediction rows (the interval: :func:`skellm.eval.stats.bootstrap_ci` over the takes)."""
+    return {mode: {g: _summary(rs, mode) for g, rs in _groups(rows).items()} for mode in modes}
+
+
+def paired_tests(rows: list[dict[str, Any]], pairs=PAIRED) -> dict[str, Any]:
+    """{"<a>_vs_<b>": {group: {a_only, b_only, p}}}: exact McNemar tests of two modes on the same takes."""
+    return {
+        f"{a}_vs_{b}": {
+            g: mcnemar([r[a] == r["label"] for r in rs], [r[b] == r["label"] for r in rs])
+            for g, rs in _groups(rows).items()
+        }
+        for a, b in pairs
+    }
 
 
 def _batches(idx: list[int], size: int):
@@ -132,7 +148,7 @@ def evaluate(
             bar.update(len(idx))
     bar.close()
 
-    metrics: dict[str, Any] = {"recognition": recognition_metrics(rows)}
+    metrics: dict[str, Any] = {"recognition": recognition_metrics(rows), "paired": paired_tests(rows)}
     n = max(1, len(rows))
     metrics["latency_ms_per_take"] = {
         "generate": 1000 * timing["generate_s"] / n,
@@ -215,7 +231,11 @@ def run_stage(cfg: Config, paths: Paths = PATHS) -> dict[str, Any]:
         predictions_path=paths.predictions,
     )
     for mode, res in metrics["recognition"].items():
+        o = res["overall"]
         print(
-            f"{mode:22s} accuracy {res['overall']['accuracy']:.3f}  error {res['overall']['error_rate']:.3f}"
+            f"{mode:22s} accuracy {o['accuracy']:.3f} [{o['ci95_low']:.3f}, {o['ci95_high']:.3f}]"
+            f"  error {o['error_rate']:.3f}"
         )
+    for name, test in metrics["paired"].items():
+        print(f"{name}: McNemar p {test['overall']['p']:.3f} ({test['overall']})")
     return metrics
