@@ -205,6 +205,19 @@ def test_scoring_with_shared_prefix_equals_naive_scoring(model):
         assert (fast < 0).all()
 
 
+def test_one_shared_prompt_pass_gives_the_same_texts_and_scores(model):
+    """evaluate runs the prompt once for generation and scoring: nothing may change but the time."""
+    from skellm.llm.generate import greedy, greedy_and_scores
+
+    feats, fmask = _batch(3)
+    labels = ["neutral", "joy", "anger"]
+    q = "How does this person feel?"
+    texts, scores, secs = greedy_and_scores(model, feats, fmask, q, labels, "A", 4)
+    assert texts == greedy(model, feats, fmask, [q] * 3, 4)
+    assert torch.equal(scores, score_labels(model, feats, fmask, q, labels, "A"))
+    assert set(secs) == {"prompt", "decode", "candidates"} and all(v >= 0 for v in secs.values())
+
+
 def test_greedy_with_cache_equals_full_recompute(model):
     feats, fmask = _batch(2)
     tails = [model.prompt_ids("Q?"), model.prompt_ids("Another question?")]

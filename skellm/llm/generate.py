@@ -9,15 +9,49 @@ def greedy(model, feats, fmask, questions: list[str], max_new_tokens: int = 8) -
     """Greedy continuation of each prompt (one question per row), decoded without special tokens."""
     tails = [model.prompt_ids(q) for q in questions]
     ids = greedy_ids(model, model.build(feats, fmask, tails), max_new_tokens)
+    return _texts(model, ids)
+
+
+def _texts(model, ids: list[list[int]]) -> list[str]:
     return [model.tokenizer.decode(row, skip_special_tokens=True).strip() for row in ids]
 
 
-def greedy_ids(model, inputs: dict[str, Any], max_new_tokens: int) -> list[list[int]]:
-    """Token ids generated greedily after ``inputs`` (from ``model.build``), stopping at EOS."""
+def greedy_and_scores(
+    model, feats, fmask, question: str, labels: list[str], answer_format: str, max_new_tokens: int
+) -> tuple[list[str], Any, dict[str, float]]:
+    """Greedy answers and label log-likelihoods (B, L) from one shared prompt pass.
+
+    The same texts as :func:`greedy` and the same scores as
+    :func:`skellm.llm.scoring.score_labels`, with the prompt run once instead of twice. Returns the
+    seconds spent on the prompt, the decoding and the candidate pass.
+    """
+    import copy
+    import time
+    from types import SimpleNamespace
+
+    from skellm.llm.scoring import prompt_pass, score_after_prompt
+
+    t0 = time.perf_counter()
+    inputs, out = prompt_pass(model, feats, fmask, question)
+    t1 = time.perf_counter()
+    mine = SimpleNamespace(logits=out.logits, cache=copy.deepcopy(out.cache))  # decoding extends its cache
+    texts = _texts(model, greedy_ids(model, inputs, max_new_tokens, mine))
+    t2 = time.perf_counter()
+    scores = score_after_prompt(model, inputs, out, labels, answer_format)
+    t3 = time.perf_counter()
+    return texts, scores, {"prompt": t1 - t0, "decode": t2 - t1, "candidates": t3 - t2}
+
+
+def greedy_ids(model, inputs: dict[str, Any], max_new_tokens: int, prompt_out: Any = None) -> list[list[int]]:
+    """Token ids generated greedily after ``inputs`` (from ``model.build``), stopping at EOS.
+
+    ``prompt_out``: the output of the prompt's forward pass where the caller already ran it
+    (:func:`skellm.llm.scoring.prompt_pass`); its cache is extended in place.
+    """
     import torch
 
     with torch.no_grad():
-        out = model.llm(**inputs, use_cache=True, logits_to_keep=1)
+        out = prompt_out if prompt_out is not None else model.llm(**inputs, use_cache=True, logits_to_keep=1)
         cache = out.cache
         logits = out.logits[:, -1]
         attn = inputs["attention_mask"]

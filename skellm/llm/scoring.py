@@ -15,16 +15,26 @@ def candidate_ids(model, labels: list[str], answer_format: str = "A") -> list[li
     return [model.answer_ids(format_answer(lab, answer_format)) for lab in labels]
 
 
-def score_labels(model, feats, fmask, question: str, labels: list[str], answer_format: str = "A"):
-    """Log-likelihood (B, L) of each label's answer after the prompt, prompt computed once per take."""
+def prompt_pass(model, feats, fmask, question: str):
+    """(inputs, output) of the recognition prompt for every take: one forward pass that keeps the KV
+    cache and the last position's logits, shared by label scoring and greedy generation."""
+    import torch
+
+    inputs = model.build(feats, fmask, [model.prompt_ids(question)] * feats.shape[0])
+    with torch.no_grad():
+        out = model.llm(**inputs, use_cache=True, logits_to_keep=1)
+    return inputs, out
+
+
+def score_after_prompt(model, inputs, out, labels: list[str], answer_format: str = "A"):
+    """Log-likelihood (B, L) of each label's answer, from a :func:`prompt_pass` (its cache is consumed:
+    repeated in place for the L candidates)."""
     import torch
 
     cands = candidate_ids(model, labels, answer_format)
-    b, n = feats.shape[0], len(cands)
-    tail = model.prompt_ids(question)
+    n = len(cands)
+    b = out.logits.shape[0]
     with torch.no_grad():
-        inputs = model.build(feats, fmask, [tail] * b)
-        out = model.llm(**inputs, use_cache=True, logits_to_keep=1)
         first = torch.log_softmax(out.logits[:, -1].float(), -1)  # (B, V): each candidate's first token
         cache = out.cache
         cache.batch_repeat_interleave(n)
@@ -49,6 +59,12 @@ def score_labels(model, feats, fmask, question: str, labels: list[str], answer_f
             logp = torch.log_softmax(logits.float(), -1).gather(-1, cand[:, 1:, None])[..., 0]
             total = total + (logp * valid[:, 1:]).sum(-1)
     return total.view(b, n)
+
+
+def score_labels(model, feats, fmask, question: str, labels: list[str], answer_format: str = "A"):
+    """Log-likelihood (B, L) of each label's answer after the prompt, prompt computed once per take."""
+    inputs, out = prompt_pass(model, feats, fmask, question)
+    return score_after_prompt(model, inputs, out, labels, answer_format)
 
 
 def score_labels_naive(model, feats, fmask, question: str, labels: list[str], answer_format: str = "A"):
