@@ -122,7 +122,14 @@ class CurveLogger:
     def log(self, step: int, **values: Any) -> None:
         """Append a row and rewrite the file."""
         row = {"step": step}
-        row.update({k: (float(v) if isinstance(v, float | np.floating) else v) for k, v in values.items()})
+        # floats kept as written (6 significant digits), so a resumed run, which reads the earlier rows
+        # back from the file, holds exactly the rows an uninterrupted one does
+        row.update(
+            {
+                k: (float(_fmt(float(v))) if isinstance(v, float | np.floating) else v)
+                for k, v in values.items()
+            }
+        )
         self.rows.append(row)
         if self.enabled:
             self.flush()

@@ -410,3 +410,13 @@ def test_rehearse_mixes_the_other_tasks_examples(tokens_dir):
     extra = mixed[len(plain) :]
     assert len(extra) == min(len(described), round(0.5 * len(plain))) > 0
     assert extra == described[: len(extra)]  # description prompts and answers, not labels
+
+
+def test_saved_adapter_config_is_the_same_bytes_whatever_the_hash_seed(model, tmp_path):
+    """peft lists target_modules from a set (order follows PYTHONHASHSEED); skellm sorts it."""
+    from skellm.llm.model import save_trained
+
+    save_trained(model, tmp_path / "a")
+    cfg = json.loads((tmp_path / "a" / "adapter" / "adapter_config.json").read_text())
+    assert cfg["target_modules"] == sorted(cfg["target_modules"]) and len(cfg["target_modules"]) >= 2
+    assert list(cfg) == sorted(cfg)

@@ -236,6 +236,7 @@ def save_trained(model: SkeletonLM, out_dir: str | Path, extra: dict[str, Any] |
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model.llm.save_pretrained(out / ADAPTER_DIR, safe_serialization=True)
+    _stable_adapter_config(out / ADAPTER_DIR / "adapter_config.json")
     state = {k: v.detach().cpu().contiguous() for k, v in model.projector.state_dict().items()}
     save_file(state, out / PROJECTOR_FILE)
     meta = {
@@ -244,6 +245,16 @@ def save_trained(model: SkeletonLM, out_dir: str | Path, extra: dict[str, Any] |
         "in_dim": projector_in_dim(model.projector),
     }
     write_json(out / META_FILE, {**meta, **(extra or {})})
+
+
+def _stable_adapter_config(path: Path) -> None:
+    """peft writes ``target_modules`` from a set, in an order that changes with PYTHONHASHSEED: sort it
+    (and the keys) so the same training writes the same bytes in every process."""
+    cfg = json.loads(path.read_text())
+    for key in ("target_modules", "modules_to_save", "exclude_modules"):
+        if isinstance(cfg.get(key), list):
+            cfg[key] = sorted(cfg[key])
+    path.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
 
 
 def load_trained(

@@ -1,0 +1,84 @@
+"""Kill-and-resume at the pipeline level: `dvc repro` killed (SIGKILL, process group) in the middle of
+`lora_recognize`, then run again, ends with the same LoRA weights (dvc.lock hash) and the same metrics as
+the uninterrupted run in the same repo; and a stage that fails leaves nothing dvc could take as done.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from pipeline_repo import commit_all, dvc, env_for, make_repo
+from test_pipeline_full import TINY
+
+STEPS = 12
+RESUME = {**TINY, "lora.recognize.steps": STEPS, "lora.checkpoint_every": 2}
+CKPT = Path(".cache/skellm/lora/lora_recognize")
+
+
+def _lock_md5(repo: Path, stage: str, path: str) -> str:
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    return next(o["md5"] for o in lock["stages"][stage]["outs"] if o["path"] == path)
+
+
+def _metrics(repo: Path) -> dict:
+    llm = json.loads((repo / "metrics/llm.json").read_text())
+    llm.pop("latency_ms_per_take")  # wall-clock, not a result
+    return llm
+
+
+def _kill_when_checkpointed(repo: Path, args: list[str], min_step: int) -> str:
+    """Start ``dvc ARGS``; SIGKILL its whole process group once lora_recognize has a checkpoint at
+    ``min_step`` or later (and before its last step); return what it printed."""
+    proc = subprocess.Popen(
+        ["dvc", *args],
+        cwd=repo,
+        env=env_for(repo),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    last = repo / CKPT / "last"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and proc.poll() is None:
+        step = int(last.read_text().strip().split("-")[-1]) if last.exists() else 0
+        if step >= min_step:
+            os.killpg(proc.pid, signal.SIGKILL)
+            assert step < STEPS, f"the kill came too late (checkpoint at step {step} of {STEPS})"
+            break
+        time.sleep(0.2)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, f"dvc was not killed mid-stage (rc {proc.returncode}):\n{out}"
+    return out
+
+
+@pytest.mark.slow
+def test_dvc_repro_killed_during_lora_recognize_resumes_to_the_same_result(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, RESUME)
+    dvc(repo, "repro")
+    commit_all(repo, "uninterrupted run")
+    weights = _lock_md5(repo, "lora_recognize", "models/lora_recognize")
+    want = _metrics(repo)
+    assert not (repo / CKPT).exists()  # a finished stage removes its checkpoints
+
+    # the same stage and evaluate again, killed after its step-2 checkpoint, long before its last step
+    _kill_when_checkpointed(repo, ["repro", "-f", "--downstream", "lora_recognize"], min_step=2)
+    assert (repo / CKPT / "last").exists()
+    assert dvc(repo, "status").strip() != "Data and pipelines are up to date."  # not taken as done
+
+    out = dvc(repo, "repro")
+    assert "resumed from .cache/skellm/lora/lora_recognize/step-" in out, out
+    # bit-identical weights: dvc rightly finds evaluate's inputs unchanged and skips it ...
+    assert _lock_md5(repo, "lora_recognize", "models/lora_recognize") == weights
+    assert "Stage 'evaluate' didn't change" in out
+    assert "up to date" in dvc(repo, "status")
+    # ... and evaluating the resumed model anyway gives the uninterrupted run's metrics
+    dvc(repo, "repro", "-f", "-s", "evaluate")
+    assert _metrics(repo) == want
