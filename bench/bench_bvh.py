@@ -8,11 +8,11 @@ Run: .venv/bin/python bench/bench_bvh.py
 from __future__ import annotations
 
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 from bvh import Bvh
+from timing import best
 
 from skellm.io import write_json
 from skellm.layouts import PERCEPTION_NEURON, XSENS23
@@ -43,15 +43,6 @@ def _make(path: Path, layout, fps: float, n_frames: int, seed: int) -> None:
     )
 
 
-def _best(fn, repeats: int = 3) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
 def _skellm_parse(path: Path) -> np.ndarray:
     text = path.read_text()
     head, _, motion = text.partition("MOTION")
@@ -79,9 +70,9 @@ def main() -> None:
             assert m.n_frames == n_frames
             ref = _bvh_parse(path)
             assert np.allclose(ref, _skellm_parse(path).reshape(ref.shape))  # same numbers parsed
-            t_full = _best(lambda p=path: read_bvh(p))
-            t_parse = _best(lambda p=path: _skellm_parse(p))
-            t_peer = _best(lambda p=path: _bvh_parse(p), repeats=1)
+            t_full = best(lambda p=path: read_bvh(p))
+            t_parse = best(lambda p=path: _skellm_parse(p))
+            t_peer = best(lambda p=path: _bvh_parse(p), repeats=1)
             row = {
                 "file": path.name,
                 "frames": n_frames,

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy.spatial.transform import Rotation
+from timing import best
 
 from skellm.io import write_json
 from skellm.readers import read_motion
@@ -104,15 +105,6 @@ def bvhio_seconds(path: Path, frames: int, sample: int) -> float:
     return t_parse + (time.perf_counter() - t0) * frames / sample
 
 
-def best(fn, repeats: int = 3) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
 def read(path: Path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -162,8 +154,7 @@ def hour(tmp: Path) -> dict:
     subprocess.run(cmd + ["--workers", "1"], check=True, capture_output=True)
     seconds = time.perf_counter() - t0
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    m_joints = 38  # 31 joints + 7 End Sites
-    positions_mb = frames * m_joints * 3 * 4 / 1e6
+    positions_mb = frames * read(REAL / "cmu_cgspeed_01_01.bvh").n_joints * 3 * 4 / 1e6
     row = {
         "frames": frames,
         "file_mb": round(path.stat().st_size / 1e6, 1),

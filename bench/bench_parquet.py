@@ -13,12 +13,12 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
+from timing import best
 
 from skellm.data.table import read_takes, rows_to_table, take_row, write_takes
 from skellm.io import write_json
@@ -56,15 +56,6 @@ def make_table(n_takes: int, frames: int, joints: int, seed: int = 0):
     return rows_to_table(rows)
 
 
-def _best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--takes", type=int, default=200)
@@ -93,8 +84,8 @@ def main(argv: list[str] | None = None) -> int:
             "polars_default": lambda: pl.read_parquet(files["polars_default"]),
         }
         for name in writers:
-            w = _best(writers[name], args.repeat)
-            r = _best(readers[name], args.repeat)
+            w = best(writers[name], args.repeat)
+            r = best(readers[name], args.repeat)
             size = Path(files[name]).stat().st_size / 1e6
             results[name] = {
                 "write_s": w,
@@ -109,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         # random access: 5 takes by id, through row-group statistics on take_id
         ids = table.column("take_id").to_pylist()[:: max(1, args.takes // 5)][:5]
         for name in ("skellm", "pyarrow_default"):
-            results[name]["lookup_5_takes_s"] = _best(
+            results[name]["lookup_5_takes_s"] = best(
                 lambda name=name: pq.read_table(files[name], filters=[("take_id", "in", ids)]), args.repeat
             )
     s = results["skellm"]
