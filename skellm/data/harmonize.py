@@ -128,12 +128,9 @@ def _side_joint(names: Sequence[str], side: str, parts: Sequence[str]) -> int | 
     return None
 
 
-def facing_joints(
-    joint_names: Sequence[str], layout: str | None = None, rig: RigMap | None = None
-) -> list[tuple[int, int]]:
-    """(left, right) index pairs of hips and shoulders used to find which way the body faces."""
-    if rig is None:
-        rig = declared_map(joint_names, layout)
+def facing_joints(joint_names: Sequence[str], rig: RigMap | None = None) -> list[tuple[int, int]]:
+    """(left, right) index pairs of hips and shoulders used to find which way the body faces: from the
+    rig's canonical map where it has a usable one, else by name fragments."""
     if rig is not None and not rig.missing:
         j = rig.joints
         return [(j["l_hip"], j["r_hip"]), (j["l_shoulder"], j["r_shoulder"])]
@@ -221,15 +218,15 @@ def harmonize_motion(take: Any, cfg: HarmonizeConfig) -> Harmonized:
     if cfg.joints == "canonical":
         pos = pos[:, rig_map(pos, names, t["layout"], parents, cfg).indices]
         names, parents = list(CANONICAL.joint_names), list(CANONICAL.parents)
-        pairs = facing_joints(names, "canonical")
+        pairs = facing_joints(names, declared_map(names, "canonical"))
     else:
-        auto = map_rig(names, parents, pos, t["layout"], cfg.joint_maps)
-        pairs = facing_joints(names, t["layout"], auto if auto.reason(cfg.min_map_confidence) is None else None)
-    if cfg.joints == "native" and cfg.drop_end_sites:
-        keep, names, parents = _drop_end_sites(names, parents)
-        pos = pos[:, keep]
-        remap = {old: new for new, old in enumerate(keep)}
-        pairs = [(remap[a], remap[b]) for a, b in pairs if a in remap and b in remap]
+        rig = map_rig(names, parents, pos, t["layout"], cfg.joint_maps)
+        pairs = facing_joints(names, rig if rig.reason(cfg.min_map_confidence) is None else None)
+        if cfg.drop_end_sites:
+            keep, names, parents = _drop_end_sites(names, parents)
+            pos = pos[:, keep]
+            remap = {old: new for new, old in enumerate(keep)}
+            pairs = [(remap[a], remap[b]) for a, b in pairs if a in remap and b in remap]
     root = parents.index(-1) if -1 in parents else 0
     pos = pos - (pos[:1, root : root + 1] if cfg.center == "first_frame" else pos[:, root : root + 1])
     pos = face_plus_z(pos, pairs)

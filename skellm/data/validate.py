@@ -204,8 +204,8 @@ def validate_takes(table: Any, cfg: ValidationRules) -> tuple[Any, list[dict[str
     if missing:
         raise TableError(f"take table lacks columns: {', '.join(missing)}")
     heights = _heights(df)
-    canonical = cfg.harmonize is not None and cfg.harmonize.joints == "canonical"
-    map_problems = _map_problems(df, cfg.harmonize) if canonical and cfg.harmonize else None
+    h = cfg.harmonize
+    map_problems = _map_problems(df, h) if h is not None and h.joints == "canonical" else None
     schema = take_schema(cfg, heights, map_problems)
     try:
         schema.validate(df, lazy=True)
