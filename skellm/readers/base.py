@@ -9,6 +9,16 @@ from typing import Any
 import numpy as np
 
 
+def quantize(values: np.ndarray, decimals: int) -> np.ndarray:
+    """Values rounded to ``decimals`` places with signed zeros made positive, ready for ``%.{decimals}f``.
+
+    Writers print through this so that a file's bytes do not depend on the CPU: two machines whose
+    sin/cos/exp differ in the last bit of a double agree after rounding (unless a value lies within
+    that bit of a rounding boundary), and ``-0.000000`` (a tiny negative printed) never appears.
+    """
+    return np.round(np.asarray(values, dtype=np.float64), decimals) + 0.0
+
+
 class ReadError(Exception):
     """A raw file that cannot be turned into motion. ``str(err)`` is one line naming file and cause."""
 

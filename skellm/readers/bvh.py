@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from skellm.readers.base import Motion, ReadError, ReadWarning
+from skellm.readers.base import Motion, ReadError, ReadWarning, quantize
 
 _AXES = {"X": 0, "Y": 1, "Z": 2}
 _ROT_RE = re.compile(r"^([XYZ])rotation$", re.IGNORECASE)
@@ -144,9 +144,9 @@ def write_bvh(
     """
     order = order.upper()
     n_joints = len(joint_names)
-    rot = np.asarray(rotations, dtype=np.float64)
-    trans = np.asarray(root_translation, dtype=np.float64)
-    off = np.asarray(offsets, dtype=np.float64)
+    rot = quantize(rotations, 6)
+    trans = quantize(root_translation, 6)
+    off = quantize(offsets, 6)
     if rot.shape[1:] != (n_joints, 3) or trans.shape != (rot.shape[0], 3) or off.shape != (n_joints, 3):
         raise ValueError("write_bvh: shapes of rotations (T,J,3), root_translation (T,3), offsets (J,3)")
     if parents[0] != -1 or any(p < 0 or p >= j for j, p in enumerate(parents) if j > 0):
@@ -174,7 +174,7 @@ def write_bvh(
         for c in children[j]:
             emit(c, depth + 1)
         if j in end_sites:
-            e = np.asarray(end_sites[j], dtype=np.float64)
+            e = quantize(end_sites[j], 6)
             lines.append(f"{ind}\tEnd Site")
             lines.append(f"{ind}\t{{")
             lines.append(f"{ind}\t\tOFFSET {e[0]:.6f} {e[1]:.6f} {e[2]:.6f}")

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from skellm.layouts import KINECT_V2
-from skellm.readers.base import Motion, ReadError
+from skellm.readers.base import Motion, ReadError, quantize
 
 N_JOINTS = 25
 _STATES = {"nottracked": 0, "not_tracked": 0, "inferred": 1, "tracked": 2}
@@ -49,7 +49,7 @@ def write_kinect_text(
         raise ValueError("write_kinect_text: tracking must be (T, 25)")
     ts = np.arange(n_frames) * 1000.0 / fps if timestamps_ms is None else np.asarray(timestamps_ms, float)
     per_joint = np.concatenate([trk[..., None].astype(np.float64), pos, ori], axis=2)  # (T, 25, 8)
-    data = np.concatenate([ts[:, None], per_joint.reshape(n_frames, -1)], axis=1)
+    data = np.concatenate([quantize(ts[:, None], 3), quantize(per_joint.reshape(n_frames, -1), 5)], axis=1)
     joint_fmt = "%d %.5f %.5f %.5f %.5f %.5f %.5f %.5f"
     row = "%.3f " + " ".join([joint_fmt] * N_JOINTS) + "\n"
     header = (

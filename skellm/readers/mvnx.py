@@ -13,13 +13,13 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 
 from skellm.layouts import XSENS23
-from skellm.readers.base import Motion, ReadError
+from skellm.readers.base import Motion, ReadError, quantize
 
 _NS = "http://www.xsens.com/mvn/mvnx"
 
 
 def _fmt(arr: np.ndarray) -> str:
-    return " ".join(f"{v:.6f}" for v in arr.ravel())
+    return " ".join(f"{v:.6f}" for v in quantize(arr, 6).ravel())
 
 
 def write_mvnx(

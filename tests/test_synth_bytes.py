@@ -1,0 +1,44 @@
+"""The synthetic corpora's bytes are pinned: the same seed gives the same files on every machine.
+
+Writers print through :func:`skellm.readers.base.quantize` (round, then make zeros positive), so CPU
+differences in the last bit of sin/cos/exp do not reach the files. If this checksum changes, the
+generator changed: update the pin in the same commit and say why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from skellm.readers.base import quantize
+from skellm.synth.corpora import generate
+
+# sha256 over (relative path, bytes) of every file of generate(size=SMALL, seed=0).
+SMALL = {"A": 4, "B": 3, "C": 3}
+PINNED = "1bba7e9a928a260628b5910ccf68f395d922da4424414ae4c7af0f2cb3f27e10"
+
+
+def corpus_digest(root: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(q for q in root.rglob("*") if q.is_file()):
+        h.update(p.relative_to(root).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def test_quantize_removes_signed_zeros_and_last_bit_noise() -> None:
+    x = np.array([-4e-7, -0.0, 1.2345674999999, 1.2345675000001, 0.1 + 0.2])
+    q = quantize(x, 6)
+    assert [f"{v:.6f}" for v in q] == ["0.000000", "0.000000", "1.234567", "1.234568", "0.300000"]
+    assert not np.signbit(q[:2]).any()
+    # one ulp either side of a value prints the same after quantising
+    v = np.float64(0.7310585786300049)
+    assert f"{quantize(np.nextafter(v, 0), 6)[()]:.6f}" == f"{quantize(np.nextafter(v, 1), 6)[()]:.6f}"
+
+
+def test_small_corpus_bytes_are_pinned(tmp_path: Path) -> None:
+    generate(tmp_path, size=SMALL, seed=0, workers=1, progress=False)
+    text = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
+    assert b"-0.000000" not in text and b" -0.00000 " not in text
+    assert corpus_digest(tmp_path) == PINNED
