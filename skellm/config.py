@@ -131,15 +131,23 @@ class HarmonizeConfig:
             raise ConfigError("harmonize.min_map_confidence must be in [0, 1]")
 
 
-SPLIT_METHODS = ("random", "subject", "leave_one_corpus_out")
+SPLIT_METHODS = ("random", "subject", "cross_subject", "cross_view", "leave_one_corpus_out")
+# NTU RGB+D's cross-subject training performers (Shahroudy et al. 2016); the other performers test.
+NTU_TRAIN_SUBJECTS = (1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28, 31, 34, 35, 38)
 
 
 @dataclass(frozen=True)
 class SplitConfig:
-    method: str = "random"  # random (paper 4:1) | subject | leave_one_corpus_out
+    method: str = "random"  # random | subject | cross_subject | cross_view | leave_one_corpus_out
     test_fraction: float = 0.2
     holdout_corpus: str | None = "C"  # for leave_one_corpus_out
-    label_field: str = "emotion"  # stratify on and list classes of this field
+    label_field: str = "label"  # stratify on and list classes of this column (label: each corpus's own)
+    # cross_subject: per corpus, the performer numbers that train (digits of the subject id); corpora not
+    # listed get the subject method
+    train_subjects: dict[str, tuple[int, ...]] = field(default_factory=lambda: {"D": NTU_TRAIN_SUBJECTS})
+    test_cameras: tuple[int, ...] = (1,)  # cross_view: these cameras test; takes without a camera: random
+    # zero-shot: per corpus, classes held out entirely (test only, never in encoder or LoRA training)
+    unseen: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _one_of("split.method", self.method, SPLIT_METHODS)

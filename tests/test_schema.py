@@ -68,7 +68,7 @@ def test_each_failure_named_with_its_reason(takes: pa.Table) -> None:
     first = pl.col("positions").list.head(pl.col("n_joints") * 3)
     t = _edit(t, 3, positions=first, n_frames=pl.lit(1, pl.Int32))
     t = _edit(t, 5, source_sha256=pl.lit(takes.column("source_sha256")[4].as_py()))
-    t = _edit(t, 6, emotion=pl.lit("boredom"))
+    t = _edit(t, 6, label=pl.lit("boredom"))
     t = _edit(t, 7, positions=pl.col("positions").list.eval(pl.element() * 0.3))  # a 0.5 m "body"
     t = _edit(t, 8, intensity=pl.lit(1.5, pl.Float32))
 
@@ -162,7 +162,7 @@ def test_stage_fail_mode_exits_nonzero_one_line_per_take(
 
 def test_cli_validate(takes: pa.Table, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     bad = _edit(
-        takes, 4, emotion=pl.lit("anger"), positions=pl.col("positions").list.eval(pl.element() * 5.0)
+        takes, 4, label=pl.lit("anger"), positions=pl.col("positions").list.eval(pl.element() * 5.0)
     )
     write_takes(bad, tmp_path / "t.parquet")
     args = [

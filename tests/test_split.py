@@ -27,6 +27,8 @@ def _table(seed: int = 0, n: int = 400):
     rows = []
     for i in range(n):
         corpus = str(rng.choice(list(LABELS), p=[0.5, 0.3, 0.2]))
+        subject = f"{corpus}{rng.integers(SUBJECTS[corpus]):02d}"
+        emotion = str(rng.choice(LABELS[corpus]))
         rows.append(
             take_row(
                 rng.normal(size=(2, 3, 3)),
@@ -35,8 +37,10 @@ def _table(seed: int = 0, n: int = 400):
                 source_path=f"raw/{corpus}/t{i:04d}.bvh",
                 source_sha256=f"{i:064x}",
                 format="bvh",
-                subject=f"{corpus}{rng.integers(SUBJECTS[corpus]):02d}",
-                emotion=str(rng.choice(LABELS[corpus])),
+                subject=subject,
+                emotion=emotion,
+                label=emotion,
+                task="emotion",
                 fps=30.0,
                 joint_names=["a", "b", "c"],
                 parents=[-1, 0, 1],
@@ -111,7 +115,7 @@ def test_split_file_writes_tables_and_labels(tmp_path: Path) -> None:
     }
     assert not set(train.column("take_id").to_pylist()) & set(test.column("take_id").to_pylist())
     labels = json.loads((tmp_path / "s" / "labels.json").read_text())
-    assert labels["label_field"] == "emotion"
+    assert labels["label_field"] == "label" and labels["tasks"] == dict.fromkeys(sorted(LABELS), "emotion")
     assert labels["classes"] == sorted({lab for labs in LABELS.values() for lab in labs})
     assert labels["corpora"] == {c: sorted(v) for c, v in LABELS.items()}
 
@@ -127,3 +131,81 @@ def test_from_params_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture) -> N
         == 0
     )
     assert "split (subject, seed 0):" in capsys.readouterr().out
+
+
+def _ntu_table(
+    n_perf: int = 8, classes: tuple[str, ...] = ("drink_water", "sit_down", "jump_up", "clapping")
+):
+    """An NTU-shaped corpus D (performers P001.., cameras C001-C003) beside the emotion corpora."""
+    rows = _table(n=120).to_pylist()
+    k = 0
+    for p in range(1, n_perf + 1):
+        for a in classes:
+            for cam in (1, 2, 3):
+                name = f"S001C{cam:03d}P{p:03d}R001A{classes.index(a) + 1:03d}"
+                rows.append(
+                    take_row(
+                        np.zeros((2, 3, 3)),
+                        take_id=f"D/{name}",
+                        corpus="D",
+                        source_path=f"raw/D/{name}.skeleton",
+                        source_sha256=f"d{k:063x}",
+                        format="ntu",
+                        subject=f"P{p:03d}",
+                        action=a,
+                        label=a,
+                        task="action",
+                        camera=f"C{cam:03d}",
+                        setup="S001",
+                        fps=30.0,
+                        joint_names=["a", "b", "c"],
+                        parents=[-1, 0, 1],
+                        units="m",
+                        up_axis="y",
+                    )  # fmt: skip
+                )
+                k += 1
+    return rows_to_table(rows)
+
+
+def test_cross_subject_uses_the_ntu_performer_list() -> None:
+    table = _ntu_table()
+    mask = split_mask(table, SplitConfig(method="cross_subject"), 0)
+    corpus, subject = table.column("corpus").to_pylist(), table.column("subject").to_pylist()
+    d = [i for i, c in enumerate(corpus) if c == "D"]
+    # NTU's training performers 1, 2, 4, 5, 8 of P001..P008 train; 3, 6, 7 test
+    assert {subject[i] for i in d if mask[i]} == {"P003", "P006", "P007"}
+    assert {subject[i] for i in d if not mask[i]} == {"P001", "P002", "P004", "P005", "P008"}
+    for c in ("A", "B", "C"):  # the other corpora: disjoint subjects
+        rows = [i for i, x in enumerate(corpus) if x == c]
+        assert not {subject[i] for i in rows if mask[i]} & {subject[i] for i in rows if not mask[i]}
+
+
+def test_cross_view_tests_camera_1_and_trains_on_2_and_3() -> None:
+    table = _ntu_table()
+    mask = split_mask(table, SplitConfig(method="cross_view"), 0)
+    cams = table.column("camera").to_pylist()
+    assert {cams[i] for i in range(len(cams)) if cams[i] and mask[i]} == {"C001"}
+    assert {cams[i] for i in range(len(cams)) if cams[i] and not mask[i]} == {"C002", "C003"}
+    no_cam = [i for i, c in enumerate(cams) if c is None]
+    assert 0.1 < mask[no_cam].mean() < 0.3  # corpora without cameras: the random 4:1 split
+
+
+@pytest.mark.parametrize("method", ["random", "subject", "cross_subject", "cross_view"])
+def test_unseen_classes_never_train(tmp_path: Path, method: str) -> None:
+    table = _ntu_table()
+    write_takes(table, tmp_path / "h.parquet")
+    cfg = SplitConfig(method=method, unseen={"D": ("jump_up",), "B": ("neutral",)})
+    split_file(str(tmp_path / "h.parquet"), str(tmp_path / "s"), cfg, 0)
+    train = read_takes(tmp_path / "s" / "train.parquet")
+    test = read_takes(tmp_path / "s" / "test.parquet")
+    pairs = set(zip(train.column("corpus").to_pylist(), train.column("label").to_pylist(), strict=True))
+    assert ("D", "jump_up") not in pairs and ("B", "neutral") not in pairs
+    test_pairs = Counter(
+        zip(test.column("corpus").to_pylist(), test.column("label").to_pylist(), strict=True)
+    )
+    assert test_pairs[("D", "jump_up")] == 8 * 3  # every take of the unseen class tests
+    labels = json.loads((tmp_path / "s" / "labels.json").read_text())
+    assert labels["unseen"] == {"B": ["neutral"], "D": ["jump_up"]}
+    assert "jump_up" not in labels["corpora"]["D"] and "jump_up" in labels["classes"]
+    assert labels["tasks"]["D"] == "action" and labels["tasks"]["A"] == "emotion"

@@ -30,7 +30,6 @@ from skellm.data.rigmap import RigMap, declared_map, map_rig, pinned_map
 from skellm.layouts import CANONICAL, LAYOUTS, joint_side, match_layout
 
 
-
 def to_canonical(
     positions: np.ndarray,
     joint_names: Sequence[str],
@@ -63,7 +62,9 @@ def rig_map(
     else:
         found = pinned_map(joint_names, cfg.joint_maps) or declared_map(joint_names, layout)
         if found is None:
-            raise ValueError(f"no declared joint map fits these {len(joint_names)} joints (no bone graph given)")
+            raise ValueError(
+                f"no declared joint map fits these {len(joint_names)} joints (no bone graph given)"
+            )
         rig = found
     why = rig.reason(cfg.min_map_confidence)
     if why:
@@ -304,7 +305,10 @@ def run_stage(cfg: Config, paths: Paths = PATHS) -> int:
     """harmonize stage: the validated table -> ``paths.harmonized``/takes.parquet + layouts.json."""
     h = cfg.harmonize
     n = harmonize_file(
-        paths.validated / "takes.parquet", paths.harmonized / "takes.parquet", paths.harmonized / "layouts.json", h
+        paths.validated / "takes.parquet",
+        paths.harmonized / "takes.parquet",
+        paths.harmonized / "layouts.json",
+        h,
     )
     print(f"harmonize: {n} takes, {h.joints} joints, {h.frames} frames at {h.target_fps} fps")
     return n

@@ -24,7 +24,7 @@ from skellm.config import PATHS, Config, CorpusConfig, Paths
 from skellm.cpus import resolve_threads
 from skellm.readers.base import Motion
 
-LABEL_FIELDS = ("subject", "emotion", "action", "intensity", "description")
+LABEL_FIELDS = ("subject", "emotion", "action", "intensity", "description", "camera", "setup")
 
 
 @dataclass
@@ -118,7 +118,7 @@ def _clean_labels(raw: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class MissingJointError(ValueError):
-    """A joint has no finite position in any frame: the take cannot be used (quarantine kind missing_joint)."""
+    """A joint has no finite position in any frame: the take cannot be used (quarantine missing_joint)."""
 
 
 def motion_row(motion: Motion, **fields: Any) -> dict[str, Any]:
@@ -216,7 +216,16 @@ def ingest_files(
             )
             continue
         try:
-            row = motion_row(payload, take_id=take_id, corpus=corpus, source_path=src, source_sha256=sha, **lab)
+            row = motion_row(
+                payload,
+                take_id=take_id,
+                corpus=corpus,
+                source_path=src,
+                source_sha256=sha,
+                label=value,
+                task=label_field,
+                **lab,
+            )
         except MissingJointError as exc:
             reject("missing_joint", f"{src}: {exc}")
             continue
@@ -277,9 +286,11 @@ def load_corpus_labels(
 
 
 def run_stage(cfg: Config, corpus: str, paths: Paths = PATHS) -> IngestResult:
-    """ingest stage for one corpus of ``data.corpora``: its raw files -> ``<paths.ingested>/<corpus>.parquet``."""
+    """ingest stage for one corpus of ``data.corpora``: raw files -> ``<paths.ingested>/<corpus>.parquet``."""
     if corpus not in cfg.data.corpora:
         raise ValueError(f"unknown corpus {corpus!r}; params data.corpora has {sorted(cfg.data.corpora)}")
-    result = ingest_corpus(corpus, cfg.data.corpora[corpus], paths.ingested / f"{corpus}.parquet", cfg.data.workers)
+    result = ingest_corpus(
+        corpus, cfg.data.corpora[corpus], paths.ingested / f"{corpus}.parquet", cfg.data.workers
+    )
     print(result.summary(corpus))
     return result

@@ -378,7 +378,9 @@ def auto_map(
         head, neck = _head_and_neck(g, chest, shoulders, roles, is_end)
         if head is not None:
             found["head"] = head
-            evidence["head"] = "named as a head" if roles[head] == "head" else "end of the chain above the chest"
+            evidence["head"] = (
+                "named as a head" if roles[head] == "head" else "end of the chain above the chest"
+            )
             if roles[head] != "head":
                 factor["graph_only"] = CONFIDENCE_PENALTIES["graph_only"]
                 problems.append(f"head is {names[head]}, the end of the neck chain (no joint named head)")
@@ -398,7 +400,9 @@ _NAMED_AS = {"elbow": "forearm/elbow", "knee": "shin/knee", "wrist": "hand/wrist
 _BELOW = {"shoulder": "elbow", "hip": "knee", "wrist": "elbow", "ankle": "knee", "foot": "ankle"}
 
 
-def _why(part: str, j: int, limb: dict[str, int | None], roles: list[str | None], names: Sequence[str]) -> str:
+def _why(
+    part: str, j: int, limb: dict[str, int | None], roles: list[str | None], names: Sequence[str]
+) -> str:
     """One line of evidence for a limb joint: its name, or where it sits relative to a named joint."""
     if part in _NAMED_AS and roles[j] == part:
         return f"named as a {_NAMED_AS[part]}"
@@ -536,7 +540,9 @@ def marker_map(joint_names: Sequence[str]) -> RigMap:
     found = {n[len(JC_PREFIX) :]: i for i, n in enumerate(names) if n.startswith(JC_PREFIX)}
     found = {c: found[c] for c in CANONICAL.joint_names if c in found}
     complete = len(found) == CANONICAL.n_joints
-    problems = () if complete else (f"markers: {marker_set_name(names)}; joint centres for {len(found)} of 19",)
+    problems = (
+        () if complete else (f"markers: {marker_set_name(names)}; joint centres for {len(found)} of 19",)
+    )
     evidence = {c: "joint centre from the marker set" for c in found}
     return RigMap("markers", names, found, 1.0 if complete else 0.0, evidence, problems)
 

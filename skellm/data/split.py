@@ -7,14 +7,23 @@
   corpus's is kept (stratified as far as whole subjects allow; the first seeded candidate within a
   small slack of the best, so seeds give different folds). Takes without a subject count as
   their own subject.
+- ``cross_subject`` (NTU): per corpus listed in ``train_subjects``, the performers whose number (the
+  digits of the subject id, ``P003`` -> 3) is listed train and the others test; other corpora get
+  ``subject``.
+- ``cross_view`` (NTU): takes seen by a camera in ``test_cameras`` (``C001`` -> 1) test, the other
+  cameras train; takes with no camera (corpora that are not NTU-shaped) get ``random``.
 - ``leave_one_corpus_out``: the holdout corpus is the test set, every other corpus trains.
+
+On top of any method, ``unseen`` holds classes out entirely for zero-shot recognition: every take of an
+unseen (corpus, label) goes to test, none to train; ``labels.json`` lists them apart from the seen ones.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 import json
 import os
+import re
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,26 +100,88 @@ def split_loco(corpus: Sequence[str], holdout: str) -> np.ndarray:
     return corpus_arr == holdout
 
 
+def id_number(value: Any) -> int | None:
+    """The number in an NTU-style id (``P003`` -> 3, ``C001`` -> 1, ``"2"`` -> 2); None without digits."""
+    digits = re.sub(r"\D", "", str(value)) if value is not None else ""
+    return int(digits) if digits else None
+
+
+def split_cross_subject(
+    corpus: Sequence[str],
+    label: Sequence[Any],
+    subject: Sequence[Any],
+    train_subjects: dict[str, Sequence[int]],
+    fraction: float,
+    seed: int,
+) -> np.ndarray:
+    """Boolean test mask: listed corpora by their training performers, the rest by :func:`split_subject`."""
+    corpus_arr = np.asarray([str(c) for c in corpus])
+    test = split_subject(corpus, label, subject, fraction, seed)
+    for c, train in train_subjects.items():
+        rows = np.flatnonzero(corpus_arr == c)
+        for i in rows:
+            n = id_number(subject[i])
+            if n is None:
+                raise ValueError(
+                    f"cross_subject: corpus {c} take {i} has no performer number ({subject[i]!r})"
+                )
+            test[i] = n not in set(train)
+    return test
+
+
+def split_cross_view(
+    corpus: Sequence[str], label: Sequence[Any], camera: Sequence[Any], test_cameras: Sequence[int],
+    fraction: float, seed: int,
+) -> np.ndarray:  # fmt: skip
+    """Boolean test mask: takes of the test cameras test, other cameras train; no camera: random."""
+    test = split_random(corpus, label, fraction, seed)
+    for i, cam in enumerate(camera):
+        n = id_number(cam)
+        if n is not None:
+            test[i] = n in set(test_cameras)
+    return test
+
+
+def unseen_mask(corpus: Sequence[str], label: Sequence[Any], unseen: dict[str, Sequence[str]]) -> np.ndarray:
+    """Boolean mask of the takes whose (corpus, label) is held out for zero-shot recognition."""
+    held = {(c, lab) for c, labs in unseen.items() for lab in labs}
+    return np.array([(str(c), lab) in held for c, lab in zip(corpus, label, strict=True)], dtype=bool)
+
+
 def split_mask(table: Any, cfg: SplitConfig, seed: int) -> np.ndarray:
-    """The test mask of a take table (pyarrow) under ``cfg`` and ``seed``."""
+    """The test mask of a take table (pyarrow) under ``cfg`` and ``seed``, unseen classes included."""
     corpus = table.column("corpus").to_pylist()
     label = table.column(cfg.label_field).to_pylist()
+    col = table.column
     if cfg.method == "random":
-        return split_random(corpus, label, cfg.test_fraction, seed)
-    if cfg.method == "subject":
-        return split_subject(corpus, label, table.column("subject").to_pylist(), cfg.test_fraction, seed)
-    if not cfg.holdout_corpus:
-        raise ValueError("split.method leave_one_corpus_out needs split.holdout_corpus")
-    return split_loco(corpus, cfg.holdout_corpus)
+        test = split_random(corpus, label, cfg.test_fraction, seed)
+    elif cfg.method == "subject":
+        test = split_subject(corpus, label, col("subject").to_pylist(), cfg.test_fraction, seed)
+    elif cfg.method == "cross_subject":
+        test = split_cross_subject(
+            corpus, label, col("subject").to_pylist(), cfg.train_subjects, cfg.test_fraction, seed
+        )
+    elif cfg.method == "cross_view":
+        test = split_cross_view(
+            corpus, label, col("camera").to_pylist(), cfg.test_cameras, cfg.test_fraction, seed
+        )
+    else:
+        if not cfg.holdout_corpus:
+            raise ValueError("split.method leave_one_corpus_out needs split.holdout_corpus")
+        test = split_loco(corpus, cfg.holdout_corpus)
+    return test | unseen_mask(corpus, label, cfg.unseen)
 
 
 @dataclass
 class LabelSpace:
-    """labels.json: the label field, the sorted union of classes and each corpus's own labels."""
+    """labels.json: the label field, the sorted union of classes, each corpus's own (seen) labels, the
+    classes held out unseen per corpus, and what each corpus's labels are (``emotion``, ``action``)."""
 
     field: str
     classes: list[str]
     corpora: dict[str, list[str]] = field(default_factory=dict)
+    unseen: dict[str, list[str]] = field(default_factory=dict)
+    tasks: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> LabelSpace:
@@ -120,7 +191,13 @@ class LabelSpace:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> LabelSpace:
         """From the ``labels.json`` mapping."""
-        return cls(d["label_field"], list(d["classes"]), {c: list(v) for c, v in d.get("corpora", {}).items()})
+        return cls(
+            d["label_field"],
+            list(d["classes"]),
+            {c: list(v) for c, v in d.get("corpora", {}).items()},
+            {c: list(v) for c, v in d.get("unseen", {}).items()},
+            dict(d.get("tasks", {})),
+        )
 
     def corpus_mask(self, corpus: str) -> np.ndarray:
         """Bool (n_classes,) of the labels a corpus uses (all classes if the corpus is not listed)."""
@@ -129,23 +206,44 @@ class LabelSpace:
             return np.ones(len(self.classes), dtype=bool)
         return np.isin(np.array(self.classes), allowed)
 
+    def unseen_mask(self, corpus: str) -> np.ndarray:
+        """Bool (n_classes,) of the corpus's classes held out for zero-shot recognition."""
+        return np.isin(np.array(self.classes), self.unseen.get(corpus, []))
+
+    def task(self, corpus: str) -> str:
+        """What the corpus's labels name (``emotion`` unless labels.json says otherwise)."""
+        return self.tasks.get(corpus, "emotion")
 
 
-def labels_json(table: Any, label_field: str) -> dict[str, Any]:
-    """``labels.json``: the label field, the sorted union of labels, and each corpus's labels."""
+def labels_json(
+    table: Any, label_field: str, unseen: dict[str, Sequence[str]] | None = None
+) -> dict[str, Any]:
+    """``labels.json``: the label field, the sorted union of labels (unseen ones included), each corpus's
+    seen labels, its unseen labels and its task (the ``task`` column: emotion, action)."""
+    unseen = unseen or {}
     per: dict[str, set[str]] = defaultdict(set)
-    for c, lab in zip(table.column("corpus").to_pylist(), table.column(label_field).to_pylist(), strict=True):
+    tasks: dict[str, str] = {}
+    corpus = table.column("corpus").to_pylist()
+    task_col = table.column("task").to_pylist() if "task" in table.column_names else [None] * len(corpus)
+    for c, lab, task in zip(corpus, table.column(label_field).to_pylist(), task_col, strict=True):
         if lab is not None:
             per[c].add(lab)
+        if task:
+            tasks.setdefault(c, task)
     classes = sorted(set().union(*per.values())) if per else []
+    held = {c: sorted(set(v) & per.get(c, set())) for c, v in sorted(unseen.items())}
     return {
         "label_field": label_field,
         "classes": classes,
-        "corpora": {c: sorted(v) for c, v in sorted(per.items())},
+        "corpora": {c: sorted(v - set(held.get(c, ()))) for c, v in sorted(per.items())},
+        "unseen": {c: v for c, v in held.items() if v},
+        "tasks": dict(sorted(tasks.items())),
     }
 
 
-def split_file(src: str | os.PathLike, out_dir: str | os.PathLike, cfg: SplitConfig, seed: int) -> tuple[int, int]:
+def split_file(
+    src: str | os.PathLike, out_dir: str | os.PathLike, cfg: SplitConfig, seed: int
+) -> tuple[int, int]:
     """Split the table ``src`` into ``out_dir``/{train,test}.parquet and labels.json. Returns the sizes."""
     import pyarrow as pa
 
@@ -160,7 +258,7 @@ def split_file(src: str | os.PathLike, out_dir: str | os.PathLike, cfg: SplitCon
     out = Path(out_dir)
     write_takes(table.filter(pa.array(~test)), out / "train.parquet")
     write_takes(table.filter(pa.array(test)), out / "test.parquet")
-    write_json(out / "labels.json", labels_json(table, cfg.label_field))
+    write_json(out / "labels.json", labels_json(table, cfg.label_field, cfg.unseen))
     return int((~test).sum()), int(test.sum())
 
 

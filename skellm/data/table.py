@@ -30,6 +30,11 @@ TAKE_SCHEMA = pa.schema(
         pa.field("action", pa.string()),
         pa.field("intensity", pa.float32()),
         pa.field("description", pa.string()),
+        # what the take is recognised as: the value of its corpus's label_field, and that field's name
+        pa.field("label", pa.string()),
+        pa.field("task", pa.string()),
+        pa.field("camera", pa.string()),  # NTU-style capture metadata (cross-view / cross-setup splits)
+        pa.field("setup", pa.string()),
         pa.field("fps", pa.float64(), nullable=False),
         pa.field("n_frames", pa.int32(), nullable=False),
         pa.field("n_joints", pa.int32(), nullable=False),

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from skellm.config import PATHS, Config, CorpusConfig, HarmonizeConfig, Paths, ValidateConfig
+from skellm.config import PATHS, Config, HarmonizeConfig, Paths, ValidateConfig
 
 
 class TableError(Exception):
@@ -26,8 +26,7 @@ class ValidationRules:
     """What a valid take is: plausible height (params ``validate``), labels in each corpus's label set and,
     for canonical harmonisation, a joint map onto the canonical skeleton (params ``harmonize``)."""
 
-    label_sets: Mapping[str, Sequence[str]] | None = None
-    label_field: str = CorpusConfig.label_field
+    label_sets: Mapping[str, Sequence[str]] | None = None  # per corpus, the allowed ``label`` values
     min_height_m: float = ValidateConfig.min_height_m
     max_height_m: float = ValidateConfig.max_height_m
     # canonical harmonisation needs a usable joint map (params harmonize); native does not
@@ -152,9 +151,9 @@ def take_schema(
         pairs = [f"{c}\x1f{lab}" for c, labs in cfg.label_sets.items() for lab in labs]
         checks.append(
             row_check(
-                pl.concat_str([pl.col("corpus"), pl.col(cfg.label_field)], separator="\x1f").is_in(pairs),
+                pl.concat_str([pl.col("corpus"), pl.col("label")], separator="\x1f").is_in(pairs),
                 "label_outside_set",
-                f"{cfg.label_field} missing or not in its corpus's label set",
+                "label missing or not in its corpus's label set",
             )
         )
     if heights is not None:
@@ -263,15 +262,11 @@ def _detail(
 
 
 def validation_rules(cfg: Config) -> ValidationRules:
-    """The rules of params ``validate`` and ``data.corpora`` (label sets, one shared label field)."""
+    """The rules of params ``validate`` and ``data.corpora`` (each corpus's label set)."""
     corpora = cfg.data.corpora
     sets = {c: list(cc.label_set) for c, cc in corpora.items() if cc.label_set}
-    fields = {cc.label_field for cc in corpora.values()} or {CorpusConfig.label_field}
-    if len(fields) > 1:
-        raise ValueError(f"corpora disagree on label_field: {sorted(fields)}")
     return ValidationRules(
         label_sets=sets or None,
-        label_field=fields.pop(),
         min_height_m=cfg.validate.min_height_m,
         max_height_m=cfg.validate.max_height_m,
         harmonize=cfg.harmonize,

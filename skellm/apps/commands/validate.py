@@ -22,7 +22,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--params", default="params.yaml", help="params file: height bounds, label sets, harmonize joint maps"
     )
-    parser.add_argument("--label-field", default=None)
     parser.add_argument(
         "-o", "--out", help="write the valid rows here and the rest to OUT.quarantine.parquet"
     )
@@ -41,8 +40,6 @@ def run(args: argparse.Namespace) -> int:
             corpus, _, labels = spec.partition("=")
             sets[corpus] = [x for x in labels.split(",") if x]
         cfg = dataclasses.replace(cfg, label_sets=sets)
-    if args.label_field:
-        cfg = dataclasses.replace(cfg, label_field=args.label_field)
     try:
         table = read_takes(args.table)
         valid, failures = validate_takes(table, cfg)
