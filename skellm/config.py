@@ -171,6 +171,17 @@ class TextConfig:
         "A person moving with {label}.",
         "The body shows {label}.",
     )
+    # prompts of classes whose corpus's labels are actions (as many as ``templates``)
+    action_templates: tuple[str, ...] = (
+        "A person is doing the action: {label}.",
+        "A person performing {label}.",
+        "The body shows the motion of {label}.",
+    )
+
+    def __post_init__(self) -> None:
+        if len(self.action_templates) != len(self.templates):
+            raise ConfigError("text.action_templates must hold as many prompts as text.templates")
+
     cache_dir: str = ".cache/skellm/text"  # per-prompt features keyed by encoder identity + prompt hash
 
 

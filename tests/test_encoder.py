@@ -252,3 +252,26 @@ def test_mirrored_take_swaps_sides_and_negates_the_lateral_axis(split):
         np.allclose(half[k]["x"][0].sum(), -never[k]["x"][0].sum(), atol=1e-3) for k in range(len(train_set))
     ]
     assert 0.2 < np.mean(flips) < 0.8  # about half the takes mirrored, the crop unchanged
+
+
+def test_unseen_topk_ranks_only_the_unseen_classes():
+    from types import SimpleNamespace
+
+    from skellm.data.labelspace import LabelSpace
+    from skellm.encoder.train import unseen_topk
+
+    classes = ["a", "b", "c", "d", "e", "f", "g"]
+    labels = LabelSpace(
+        "label", classes, {"D": ["a", "b"]}, {"D": ["c", "d", "e", "f", "g"]}, {"D": "action"}
+    )
+    y = np.array([2, 3, 4, 0])  # three unseen takes and one seen take
+    data = SimpleNamespace(corpora=np.array(["D"] * 4), labels=y)
+    scores = np.zeros((4, 7))
+    scores[:, 0] = 9.0  # a seen class scores highest everywhere: it is not a candidate
+    scores[0, 2] = 1.0  # take 0: true class first among the unseen
+    scores[1, [2, 4, 5, 6]] = [4.0, 3.0, 2.0, 1.0]  # take 1: true class (3) last of five
+    scores[2, [2, 3]] = [2.0, 1.0]  # take 2: true class (4) third (ties broken by class order)
+    r = unseen_topk(scores, data, labels)["D"]
+    assert (r["n"], r["classes"]) == (3, 5)
+    assert r["top1"] == round(1 / 3, 4) and r["top5"] == 1.0
+    assert r["chance_top1"] == 0.2 and r["chance_top5"] == 1.0

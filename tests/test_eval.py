@@ -74,3 +74,39 @@ def test_recognition_metrics_counts_errors_per_corpus():
     assert {k: m["A"][k] for k in counts} == {"n": 2, "accuracy": 0.5, "error_rate": 0.5}
     assert m["A"]["ci95_low"] == 0.0 and m["A"]["ci95_high"] == 1.0  # two takes: anything is possible
     assert m["B"]["error_rate"] == 0.0
+
+
+NTU = ["drink_water", "sitting_down", "standing_up", "hand_waving", "kicking_something"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("drink water", "drink_water"),
+        ("The person is sitting down.", "sitting_down"),
+        ("drink_water", "drink_water"),
+        ("water", None),  # one word of a several-word label names nothing
+        ("standing up after sitting down", None),  # two labels: Error
+        ("kicking something hard", "kicking_something"),
+    ],
+)
+def test_parse_several_word_action_labels(text, expected):
+    assert parse_label(text, NTU) == expected
+
+
+def test_prompts_follow_the_corpus_task():
+    from skellm.llm.data import recognition_examples
+    from skellm.llm.prompts import describe_question, format_answer, recognition_question
+
+    assert "emotion" in recognition_question("emotion") and "action" in recognition_question("action")
+    assert format_answer("drink_water", "A", "action") == " drink water"
+    assert format_answer("drink_water", "C", "action").endswith("their action is drink water.")
+    assert describe_question("hand_waving", "action").startswith("The action of this person is [hand waving]")
+    with pytest.raises(ValueError, match="task must be one of"):
+        recognition_question("gesture")
+    import polars as pl
+
+    table = pl.DataFrame({"corpus": ["A", "D"], "label": ["joy", "drink_water"]})
+    ex = recognition_examples(table, "A", tasks={"A": "emotion", "D": "action"})
+    assert "emotion" in ex[0].question and ex[0].answer == " joy"
+    assert "action" in ex[1].question and ex[1].answer == " drink water"

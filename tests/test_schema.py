@@ -161,9 +161,7 @@ def test_stage_fail_mode_exits_nonzero_one_line_per_take(
 
 
 def test_cli_validate(takes: pa.Table, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    bad = _edit(
-        takes, 4, label=pl.lit("anger"), positions=pl.col("positions").list.eval(pl.element() * 5.0)
-    )
+    bad = _edit(takes, 4, label=pl.lit("anger"), positions=pl.col("positions").list.eval(pl.element() * 5.0))
     write_takes(bad, tmp_path / "t.parquet")
     args = [
         "validate",

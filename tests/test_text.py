@@ -72,3 +72,15 @@ def test_open_clip_from_local_checkpoint(tmp_path):
     np.testing.assert_allclose(feats[0, 0], expect[0].detach().numpy(), rtol=1e-4, atol=1e-5)
     with pytest.raises(FileNotFoundError, match="open_clip_checkpoint"):
         text.text_features(["joy"], ["{label}"], replace(cfg, open_clip_checkpoint=str(tmp_path / "none.pt")))
+
+
+def test_action_classes_get_action_prompts_as_words():
+    cfg = TextConfig()
+    table = text.prompts(
+        ["drink_water", "joy"],
+        cfg.templates,
+        cfg.action_templates,
+        {"drink_water": "action", "joy": "emotion"},
+    )
+    assert table[0] == ["A person is doing the action: drink water.", "This is a joy person."]
+    assert len(table) == len(cfg.templates)

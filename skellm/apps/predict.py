@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from skellm.config import PATHS, Config
-from skellm.data.split import LabelSpace
+from skellm.data.labelspace import LabelSpace
 
 BUNDLE_FILE = "skellm.json"  # settings of an exported model folder
 BUNDLE_FORMAT = "skellm-model"
@@ -173,6 +173,7 @@ class Predictor:
         self.label_field = labels.field
         self.classes: list[str] = labels.classes
         self.label_sets: dict[str, list[str]] = labels.corpora
+        self.labels = labels
         self.read_options: dict[str, dict] = s.get("read_options") or {}
         self.corpus_roots = {c: Path(r).resolve() for c, r in (s.get("corpus_roots") or {}).items()}
         layouts = s.get("layouts") or {}
@@ -312,25 +313,29 @@ class Predictor:
         import torch
 
         from skellm.llm.generate import greedy
-        from skellm.llm.prompts import RECOGNITION_QUESTIONS, describe_question
+        from skellm.llm.prompts import describe_question, recognition_question
         from skellm.llm.scoring import score_labels
 
         tokens = self.encode(takes, batch_size)
         results: list[dict[str, Any] | None] = [None] * len(takes)
-        groups: dict[tuple[str, ...], list[int]] = {}
+        groups: dict[tuple[tuple[str, ...], str], list[int]] = {}
         for i, t in enumerate(takes):
-            groups.setdefault(tuple(labels or self.label_set(t.corpus)), []).append(i)
-        question = RECOGNITION_QUESTIONS[0]
-        for label_set, idx in groups.items():
+            key = (tuple(labels or self.label_set(t.corpus)), self.labels.task(t.corpus))
+            groups.setdefault(key, []).append(i)
+        for (label_set, task), idx in groups.items():
+            question = recognition_question(task)
             for s in range(0, len(idx), batch_size):
                 chunk = idx[s : s + batch_size]
                 feats, fmask = self._stack([tokens[i] for i in chunk])
                 with torch.inference_mode():
-                    ll = score_labels(self.lm, feats, fmask, question, list(label_set), self.answer_format)
+                    ll = score_labels(
+                        self.lm, feats, fmask, question, list(label_set), self.answer_format, task
+                    )
                     probs = torch.softmax(ll, -1).cpu().numpy()
                 best = [label_set[int(p.argmax())] for p in probs]
+                questions = [describe_question(b, task) for b in best]
                 texts = (
-                    greedy(self.lm, feats, fmask, [describe_question(b) for b in best], self.max_new_tokens)
+                    greedy(self.lm, feats, fmask, questions, self.max_new_tokens)
                     if explain
                     else [None] * len(chunk)
                 )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from skellm.config import AugmentConfig
-from skellm.data.split import LabelSpace
+from skellm.data.labelspace import LabelSpace
 from skellm.encoder.graph import spatial_partitions
 from skellm.layouts import mirror_permutation
 

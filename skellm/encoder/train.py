@@ -194,7 +194,9 @@ def recalibrate_bn(model, data: SkeletonSet, batch_size: int, device="cpu") -> N
 
 
 def evaluate(model, class_text, data: SkeletonSet, labels: LabelSpace, topk: int = 3) -> dict[str, Any]:
-    """Per-corpus accuracy (predictions restricted to the corpus's labels), top-k, zero-shot, confusion."""
+    """Per-corpus accuracy (predictions restricted to the corpus's seen labels), top-k, text-similarity
+    accuracy, confusion; and zero-shot top-1/top-5 on the takes of unseen classes (``unseen``), ranked
+    by the nearest class text among the corpus's unseen classes only."""
     from skellm.encoder.infer import infer, zero_shot_scores
 
     tok = infer(model, data)
@@ -203,10 +205,11 @@ def evaluate(model, class_text, data: SkeletonSet, labels: LabelSpace, topk: int
     res: dict[str, Any] = {"accuracy": {}, f"top{topk}": {}, "zero_shot": {}, "n_test": {}, "confusion": {}}
     hits = {"accuracy": [], f"top{topk}": [], "zero_shot": []}
     for c in sorted(str(x) for x in set(corpora)):
+        allowed = labels.corpus_mask(c)
         idx = np.flatnonzero((corpora == c) & (data.labels >= 0))
+        idx = idx[allowed[data.labels[idx]]]  # unseen classes are scored apart, below
         if not len(idx):
             continue
-        allowed = labels.corpus_mask(c)
         y = data.labels[idx]
         lg = np.where(allowed, tok["logits"][idx], -np.inf)
         pred = lg.argmax(1)
@@ -225,7 +228,36 @@ def evaluate(model, class_text, data: SkeletonSet, labels: LabelSpace, topk: int
     for key, h in hits.items():
         if h:
             res[key]["all"] = round(float(np.concatenate(h).mean()), 4)
+    unseen = unseen_topk(zs, data, labels)
+    if unseen:
+        res["unseen"] = unseen
     return res
+
+
+def unseen_topk(scores: np.ndarray, data: SkeletonSet, labels: LabelSpace, ks=(1, 5)) -> dict[str, Any]:
+    """Zero-shot top-k accuracy per corpus on takes of its unseen classes, candidates = those classes.
+
+    ``scores`` (N, n_classes): higher is more likely. Returns {corpus: {n, classes, top1, top5, chance_top1,
+    chance_top5}} for corpora with unseen classes that have test takes.
+    """
+    out: dict[str, Any] = {}
+    corpora = data.corpora
+    for c in sorted(labels.unseen):
+        cand = labels.unseen_mask(c)
+        idx = np.flatnonzero((corpora == c) & (data.labels >= 0))
+        idx = idx[cand[data.labels[idx]]]
+        if not len(idx):
+            continue
+        s = np.where(cand, scores[idx], -np.inf)
+        order = np.argsort(-s, axis=1, kind="stable")
+        rank = (order == data.labels[idx][:, None]).argmax(1)
+        n_cand = int(cand.sum())
+        r: dict[str, Any] = {"n": len(idx), "classes": n_cand}
+        for k in ks:
+            r[f"top{k}"] = round(float((rank < k).mean()), 4)
+            r[f"chance_top{k}"] = round(min(k, n_cand) / n_cand, 4)
+        out[c] = r
+    return out
 
 
 def _write_confusion(path: Path, rows: list[dict]) -> None:

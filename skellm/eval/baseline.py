@@ -91,7 +91,7 @@ def run_baseline(
     split_dir: str | Path, kind: str = BaselineConfig.classifier, seed: int = 0
 ) -> dict[str, dict[str, float]]:
     """Features of ``split_dir``/{train,test}.parquet, classifier per ``kind``, metrics per corpus."""
-    from skellm.data.split import LabelSpace
+    from skellm.data.labelspace import LabelSpace
 
     split_dir = Path(split_dir)
     labels = LabelSpace.load(split_dir / "labels.json")

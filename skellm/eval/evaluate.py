@@ -9,8 +9,11 @@ corpus's label set):
   encoder_classifier    argmax of the encoder's own classifier logits over the corpus's labels
 Descriptions: generated for test takes that have a reference description, prompted with the true
 label (the paper's protocol), scored by ROUGE-1/2/L, BLEU, METEOR, and checked for consistency (the
-explanation names no other emotion of the label set). Zero-shot: test takes whose label was held out
-of LoRA training (``lora.holdout_labels``), recognised by label scoring.
+explanation names no other label of the label set). Zero-shot: test takes whose label was held out
+of LoRA training (``lora.holdout_labels``), recognised by label scoring over the corpus's labels; and
+takes of unseen classes (``split.unseen``: never in encoder or LoRA training), ranked by label scoring
+over the corpus's unseen classes only (``unseen``: top-1 and top-5, as the NTU zero-shot protocol).
+The question asked follows each corpus's task (labels.json ``tasks``: emotion or action).
 """
 
 from __future__ import annotations
@@ -85,11 +88,11 @@ def evaluate(
     import torch
     from tqdm.auto import tqdm
 
-    from skellm.data.split import LabelSpace
+    from skellm.data.labelspace import LabelSpace
     from skellm.llm.data import load_tokens
     from skellm.llm.generate import greedy_and_scores
     from skellm.llm.model import load_trained, select_tokens
-    from skellm.llm.prompts import RECOGNITION_QUESTIONS
+    from skellm.llm.prompts import recognition_question
 
     set_torch_threads(eval_cfg.threads)
     tensors, table = load_tokens(tokens_dir, "test")
@@ -98,7 +101,6 @@ def evaluate(
     model = load_trained(llm_dir, trained_dir)
     model.eval()
     fmt = lora.answer_format
-    question = RECOGNITION_QUESTIONS[0]
     bs, max_new = eval_cfg.batch_size, eval_cfg.max_new_tokens
     corpora, labels = table["corpus"].to_list(), table["label"].to_list()
     logits = tensors["logits"].float()
@@ -106,19 +108,22 @@ def evaluate(
 
     rows: list[dict[str, Any]] = []
     timing = {"prompt": 0.0, "decode": 0.0, "candidates": 0.0}
-    todo = [i for i, lab in enumerate(labels) if lab is not None]
+    unseen_of = {c: set(v) for c, v in spec.unseen.items()}
+    todo = [i for i, lab in enumerate(labels) if lab is not None and lab not in unseen_of.get(corpora[i], ())]
     bar = tqdm(total=len(todo), desc="evaluate recognition", dynamic_ncols=True)
     for corpus in sorted({corpora[i] for i in todo}):
         label_set = label_sets.get(corpus) or classes
         cls_idx = [classes.index(lab) for lab in label_set]
+        task = spec.task(corpus)
+        question = recognition_question(task)
         for idx in _batches([i for i in todo if corpora[i] == corpus], bs):
             feats, fmask = select_tokens(tensors, model.token_kind, idx)
             zeros = torch.zeros_like(feats)
-            texts, ll, secs = greedy_and_scores(model, feats, fmask, question, label_set, fmt, max_new)
+            texts, ll, secs = greedy_and_scores(model, feats, fmask, question, label_set, fmt, max_new, task)
             probs = torch.softmax(ll, -1)
             for k, v in secs.items():
                 timing[k] += v
-            texts0, ll0, _ = greedy_and_scores(model, zeros, fmask, question, label_set, fmt, max_new)
+            texts0, ll0, _ = greedy_and_scores(model, zeros, fmask, question, label_set, fmt, max_new, task)
             probs0 = torch.softmax(ll0, -1)
             enc = logits[idx][:, cls_idx].argmax(-1)
             for j, i in enumerate(idx):
@@ -162,7 +167,8 @@ def evaluate(
         "score": _summary(held, "score"),
         "generate": _summary(held, "generate"),
     }
-    metrics["description"], described = _describe(model, tensors, table, label_sets, classes, eval_cfg)
+    metrics["unseen"] = _unseen(model, tensors, table, spec, fmt, bs)
+    metrics["description"], described = _describe(model, tensors, table, spec, eval_cfg)
     write_json(metrics_path, metrics)
 
     plots = Path(plots_dir)
@@ -185,9 +191,41 @@ def evaluate(
     return metrics
 
 
-def _describe(
-    model, tensors, table, label_sets, classes, eval_cfg: EvalConfig
-) -> tuple[dict[str, Any], list]:
+def _unseen(model, tensors, table, spec, fmt: str, bs: int, ks=(1, 5)) -> dict[str, Any]:
+    """Zero-shot top-k on takes of unseen classes: label scoring over the corpus's unseen classes."""
+    import torch
+
+    from skellm.llm.model import select_tokens
+    from skellm.llm.prompts import recognition_question
+    from skellm.llm.scoring import score_labels
+
+    corpora, labels = table["corpus"].to_list(), table["label"].to_list()
+    out: dict[str, Any] = {}
+    for corpus, cands in sorted(spec.unseen.items()):
+        idx = [
+            i for i, (c, lab) in enumerate(zip(corpora, labels, strict=True)) if c == corpus and lab in cands
+        ]
+        if not idx:
+            continue
+        task = spec.task(corpus)
+        ranks = []
+        for chunk in _batches(idx, bs):
+            feats, fmask = select_tokens(tensors, model.token_kind, chunk)
+            ll = score_labels(model, feats, fmask, recognition_question(task), cands, fmt, task)
+            order = torch.argsort(-ll, dim=1, stable=True)
+            truth = torch.tensor([cands.index(labels[i]) for i in chunk])
+            ranks += (order == truth[:, None]).int().argmax(1).tolist()
+        r: dict[str, Any] = {"n": len(idx), "classes": len(cands)}
+        for k in ks:
+            hits = [rk < k for rk in ranks]
+            lo, hi = bootstrap_ci(hits)
+            r |= {f"top{k}": sum(hits) / len(hits), f"top{k}_ci95_low": lo, f"top{k}_ci95_high": hi}
+            r[f"chance_top{k}"] = min(k, len(cands)) / len(cands)
+        out[corpus] = r
+    return out
+
+
+def _describe(model, tensors, table, spec, eval_cfg: EvalConfig) -> tuple[dict[str, Any], list]:
     """Description metrics, explanation/label consistency, and the generated texts (as rows)."""
     from tqdm.auto import tqdm
 
@@ -196,6 +234,7 @@ def _describe(
     from skellm.llm.model import select_tokens
     from skellm.llm.prompts import describe_question
 
+    classes, label_sets = spec.classes, spec.corpora
     refs = table["description"].to_list()
     labels, corpora = table["label"].to_list(), table["corpus"].to_list()
     idx = [i for i, d in enumerate(refs) if d and d.strip() and labels[i] is not None]
@@ -204,7 +243,7 @@ def _describe(
     bs = eval_cfg.batch_size
     for chunk in tqdm(list(_batches(idx, bs)), desc="evaluate descriptions", dynamic_ncols=True):
         feats, fmask = select_tokens(tensors, model.token_kind, chunk)
-        qs = [describe_question(labels[i]) for i in chunk]
+        qs = [describe_question(labels[i], spec.task(corpora[i])) for i in chunk]
         preds += greedy(model, feats, fmask, qs, eval_cfg.describe_max_new_tokens)
     scores = description_scores(preds, [refs[i].strip() for i in idx])
     ok = [

@@ -1,8 +1,9 @@
-"""Parse an emotion label from generated text: synonyms and inflections count, per label set.
+"""Parse a label from generated text: synonyms and inflections count, per label set.
 
 Words map to an emotion *concept*; a concept maps to whichever label of the corpus's label set
 expresses it (corpus A says ``joy``, B and C say ``happiness``). Text naming no concept of the label set,
 or several different ones, is an Error (None), as in the EAI-LLM protocol.
+Labels of several words (actions such as ``drink_water``) are found by their words in order.
 """
 
 from __future__ import annotations
@@ -62,10 +63,18 @@ def _word_map(label_set: list[str]) -> dict[str, str]:
 _WORD = re.compile(r"[a-z]+")
 
 
+def _phrase(text: str) -> str:
+    return " " + " ".join(_WORD.findall(text.lower())) + " "
+
+
 def labels_in(text: str, label_set: list[str]) -> set[str]:
-    """Every label of ``label_set`` that ``text`` names, by any synonym or inflection."""
+    """Every label of ``label_set`` that ``text`` names: one-word labels by any synonym or inflection,
+    several-word labels (``drink_water``) by the words in order."""
     words = _word_map(label_set)
-    return {words[w] for w in _WORD.findall(text.lower()) if w in words}
+    found = {words[w] for w in _WORD.findall(text.lower()) if w in words}
+    said = _phrase(text)
+    found |= {lab for lab in label_set if len(_WORD.findall(lab.lower())) > 1 and _phrase(lab) in said}
+    return found
 
 
 def parse_label(text: str, label_set: list[str]) -> str | None:

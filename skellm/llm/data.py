@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from skellm.config import LoraConfig
-from skellm.llm.prompts import RECOGNITION_QUESTIONS, describe_question, format_answer
+from skellm.llm.prompts import describe_question, format_answer, recognition_question
 
 TASKS = ("describe", "recognize")
 
@@ -39,50 +39,60 @@ def load_tokens(tokens_dir: str | Path, split: str):
     return tensors, table
 
 
-def recognition_examples(table, answer_format: str = "A", holdout: tuple[str, ...] = ()) -> list[Example]:
-    """One example per labelled take, cycling through the question phrasings."""
+def _label_tasks(table, tasks: dict[str, str] | None) -> list[str]:
+    """Per row, what its label names (``emotion`` | ``action``), from its corpus."""
+    tasks = tasks or {}
+    return [tasks.get(c, "emotion") for c in table["corpus"].to_list()]
+
+
+def recognition_examples(
+    table, answer_format: str = "A", holdout: tuple[str, ...] = (), tasks: dict[str, str] | None = None
+) -> list[Example]:
+    """One example per labelled take, cycling through the question phrasings of its corpus's task."""
     out = []
-    for i, label in enumerate(table["label"].to_list()):
+    for i, (label, task) in enumerate(zip(table["label"].to_list(), _label_tasks(table, tasks), strict=True)):
         if label is None or label in holdout:
             continue
-        q = RECOGNITION_QUESTIONS[i % len(RECOGNITION_QUESTIONS)]
-        out.append(Example(i, q, format_answer(label, answer_format)))
+        out.append(Example(i, recognition_question(task, i), format_answer(label, answer_format, task)))
     return out
 
 
-def description_examples(table, holdout: tuple[str, ...] = ()) -> list[Example]:
+def description_examples(
+    table, holdout: tuple[str, ...] = (), tasks: dict[str, str] | None = None
+) -> list[Example]:
     """One example per take that has a description: the label in the prompt, the description as answer."""
     out = []
-    for i, (label, desc) in enumerate(
-        zip(table["label"].to_list(), table["description"].to_list(), strict=True)
-    ):
+    rows = zip(
+        table["label"].to_list(), table["description"].to_list(), _label_tasks(table, tasks), strict=True
+    )
+    for i, (label, desc, task) in enumerate(rows):
         if label is None or label in holdout or not desc or not desc.strip():
             continue
-        out.append(Example(i, describe_question(label), " " + desc.strip()))
+        out.append(Example(i, describe_question(label, task), " " + desc.strip()))
     return out
 
 
-def _examples_of(task: str, table, lora: LoraConfig) -> list[Example]:
+def _examples_of(task: str, table, lora: LoraConfig, tasks: dict[str, str] | None) -> list[Example]:
     holdout = tuple(lora.holdout_labels)
     if task == "describe":
-        return description_examples(table, holdout)
+        return description_examples(table, holdout, tasks)
     if task == "recognize":
-        return recognition_examples(table, lora.answer_format, holdout)
+        return recognition_examples(table, lora.answer_format, holdout, tasks)
     raise ValueError(f"task must be one of {TASKS}, not {task!r}")
 
 
-def task_examples(task: str, table, lora: LoraConfig) -> list[Example]:
+def task_examples(task: str, table, lora: LoraConfig, tasks: dict[str, str] | None = None) -> list[Example]:
     """Examples of ``task`` (describe | recognize) under the ``lora`` params.
 
     ``lora.<task>.rehearse`` (a fraction) mixes in that share of the other task's examples, so the second
     stage does not forget the first (recognition-only training makes the model answer every prompt with
     a bare label).
     """
-    main = _examples_of(task, table, lora)
+    main = _examples_of(task, table, lora, tasks)
     share = getattr(lora, task).rehearse
     if share <= 0:
         return main
-    other = _examples_of(next(t for t in TASKS if t != task), table, lora)
+    other = _examples_of(next(t for t in TASKS if t != task), table, lora, tasks)
     return main + other[: round(share * len(main))]
 
 

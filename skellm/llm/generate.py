@@ -17,7 +17,14 @@ def _texts(model, ids: list[list[int]]) -> list[str]:
 
 
 def greedy_and_scores(
-    model, feats, fmask, question: str, labels: list[str], answer_format: str, max_new_tokens: int
+    model,
+    feats,
+    fmask,
+    question: str,
+    labels: list[str],
+    answer_format: str,
+    max_new_tokens: int,
+    task: str = "emotion",
 ) -> tuple[list[str], Any, dict[str, float]]:
     """Greedy answers and label log-likelihoods (B, L) from one shared prompt pass.
 
@@ -37,7 +44,7 @@ def greedy_and_scores(
     mine = SimpleNamespace(logits=out.logits, cache=copy.deepcopy(out.cache))  # decoding extends its cache
     texts = _texts(model, greedy_ids(model, inputs, max_new_tokens, mine))
     t2 = time.perf_counter()
-    scores = score_after_prompt(model, inputs, out, labels, answer_format)
+    scores = score_after_prompt(model, inputs, out, labels, answer_format, task)
     t3 = time.perf_counter()
     return texts, scores, {"prompt": t1 - t0, "decode": t2 - t1, "candidates": t3 - t2}
 

@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+from skellm.data.labelspace import label_text
+
 SKELETON_FEATURE = "<SkeletonFeature>"
 TEMPLATE = "Human: <Skeleton> <SkeletonFeature> </Skeleton> {question} #Assistant:"
 
-# Several phrasings of the recognition question; training cycles through them.
-RECOGNITION_QUESTIONS = (
-    "Can you tell me the emotion of this person?",
-    "What emotion does this person show?",
-    "Which emotion is this person expressing?",
-    "How does this person feel?",
-)
-DESCRIBE_QUESTION = "The emotion of this person is [{label}], please tell me some reasons for it."
+# Several phrasings of the recognition question per task (what the labels name); training cycles
+# through them.
+QUESTIONS = {
+    "emotion": (
+        "Can you tell me the emotion of this person?",
+        "What emotion does this person show?",
+        "Which emotion is this person expressing?",
+        "How does this person feel?",
+    ),
+    "action": (
+        "Can you tell me the action of this person?",
+        "What action is this person performing?",
+        "Which action does this person do?",
+        "What is this person doing?",
+    ),
+}
+RECOGNITION_QUESTIONS = QUESTIONS["emotion"]
+DESCRIBE_QUESTIONS = {
+    "emotion": "The emotion of this person is [{label}], please tell me some reasons for it.",
+    "action": "The action of this person is [{label}], please tell me which body cues show it.",
+}
+TASKS = tuple(QUESTIONS)
 
 ANSWER_FORMATS = ("A", "B", "C")
 
@@ -28,23 +44,38 @@ def article(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
 
-def format_answer(label: str, fmt: str = "A") -> str:
+def _task(task: str) -> str:
+    if task not in QUESTIONS:
+        raise ValueError(f"task must be one of {', '.join(TASKS)}, not {task!r}")
+    return task
+
+
+def recognition_question(task: str = "emotion", i: int = 0) -> str:
+    """The ``i``-th phrasing (cyclic) of the recognition question for labels naming ``task``."""
+    qs = QUESTIONS[_task(task)]
+    return qs[i % len(qs)]
+
+
+def format_answer(label: str, fmt: str = "A", task: str = "emotion") -> str:
     """The recognition answer for ``label`` in format A ``[label]``, B short or C long sentence.
 
     The leading space makes the answer tokenise exactly as it would after ``#Assistant:``.
     """
+    words = label_text(label)
     if fmt == "A":
-        return f" {label}"
+        return f" {words}"
     if fmt == "B":
-        return f" This is {article(label)} {label} person."
+        return (
+            f" This is {article(words)} {words} person." if task == "emotion" else f" This person is {words}."
+        )
     if fmt == "C":
         return (
             " This is a 3D skeleton sequence of a person. From their movements, it can be observed "
-            f"that their emotion is {label}."
+            f"that their {_task(task)} is {words}."
         )
     raise ValueError(f"lora.answer_format must be one of {ANSWER_FORMATS}, not {fmt!r}")
 
 
-def describe_question(label: str) -> str:
+def describe_question(label: str, task: str = "emotion") -> str:
     """The description prompt for a (given or predicted) label."""
-    return DESCRIBE_QUESTION.format(label=label)
+    return DESCRIBE_QUESTIONS[_task(task)].format(label=label_text(label))

@@ -10,9 +10,11 @@ from __future__ import annotations
 from skellm.llm.prompts import format_answer
 
 
-def candidate_ids(model, labels: list[str], answer_format: str = "A") -> list[list[int]]:
+def candidate_ids(
+    model, labels: list[str], answer_format: str = "A", task: str = "emotion"
+) -> list[list[int]]:
     """Token ids of each label's answer (as trained: format + EOS)."""
-    return [model.answer_ids(format_answer(lab, answer_format)) for lab in labels]
+    return [model.answer_ids(format_answer(lab, answer_format, task)) for lab in labels]
 
 
 def prompt_pass(model, feats, fmask, question: str):
@@ -26,12 +28,14 @@ def prompt_pass(model, feats, fmask, question: str):
     return inputs, out
 
 
-def score_after_prompt(model, inputs, out, labels: list[str], answer_format: str = "A"):
+def score_after_prompt(
+    model, inputs, out, labels: list[str], answer_format: str = "A", task: str = "emotion"
+):
     """Log-likelihood (B, L) of each label's answer, from a :func:`prompt_pass` (its cache is consumed:
     repeated in place for the L candidates)."""
     import torch
 
-    cands = candidate_ids(model, labels, answer_format)
+    cands = candidate_ids(model, labels, answer_format, task)
     n = len(cands)
     b = out.logits.shape[0]
     with torch.no_grad():
@@ -61,10 +65,12 @@ def score_after_prompt(model, inputs, out, labels: list[str], answer_format: str
     return total.view(b, n)
 
 
-def score_labels(model, feats, fmask, question: str, labels: list[str], answer_format: str = "A"):
+def score_labels(
+    model, feats, fmask, question: str, labels: list[str], answer_format: str = "A", task: str = "emotion"
+):
     """Log-likelihood (B, L) of each label's answer after the prompt, prompt computed once per take."""
     inputs, out = prompt_pass(model, feats, fmask, question)
-    return score_after_prompt(model, inputs, out, labels, answer_format)
+    return score_after_prompt(model, inputs, out, labels, answer_format, task)
 
 
 def score_labels_naive(model, feats, fmask, question: str, labels: list[str], answer_format: str = "A"):

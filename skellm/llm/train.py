@@ -66,8 +66,10 @@ def train_stage(
     init_dir: str | Path | None = None,
     ckpt_dir: str | Path | None = None,
     curves_path: str | Path | None = None,
+    tasks: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Train one LoRA stage on ``task`` (describe | recognize); return a summary dict."""
+    """Train one LoRA stage on ``task`` (describe | recognize); return a summary dict. ``tasks`` says
+    what each corpus's labels name (labels.json; default emotion), which picks the questions."""
     import torch
     from torch.utils.data import DataLoader
 
@@ -88,7 +90,7 @@ def train_stage(
     else:
         llm, tok = load_base(llm_dir, dtype)
         model = new_model(llm, tok, tensors["semantic"].shape[-1], llm_cfg, lora)
-    examples = task_examples(task, table, lora)
+    examples = task_examples(task, table, lora, tasks)
     collate = Collator(model, tensors, examples, model.token_kind)
     # ``steps`` counts optimizer steps: each of the N processes takes its own batch per step
     order = step_order(len(examples), steps * accelerator.num_processes, batch_size, seed)
@@ -170,6 +172,8 @@ def run_stage(position: int, cfg: Config, paths: Paths = PATHS) -> dict[str, Any
     Stage 1 trains the first task of ``lora.order`` from a fresh adapter; stage 2 the second task,
     starting from stage 1's adapter and projector.
     """
+    from skellm.data.labelspace import LabelSpace
+
     lora = cfg.lora
     name = STAGES[position]
     task = stage_task(position, lora.order)
@@ -184,6 +188,7 @@ def run_stage(position: int, cfg: Config, paths: Paths = PATHS) -> dict[str, Any
         init_dir=paths.models / STAGES[1] if position == 2 else None,
         ckpt_dir=Path(lora.checkpoint_dir) / name,
         curves_path=paths.curves / f"{name}.csv",
+        tasks=LabelSpace.load(paths.labels_json).tasks,
     )
     write_json(paths.metrics_json(name), summary)
     return summary

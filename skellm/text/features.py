@@ -1,6 +1,7 @@
 """Label-prompt text features from a frozen text encoder (MiniLM by default, open_clip optional).
 
-Each class gets one prompt per template ("This is a {label} person.", ...). Features are cached per
+Each class gets one prompt per template ("This is a {label} person.", ...; action classes the
+``action_templates``, labels written as words: ``drink_water`` -> "drink water"). Features are cached per
 prompt under ``text.cache_dir``, keyed by the text encoder's identity (backend, model, checkpoint hash)
 and the prompt's hash, so editing one template encodes only the new prompts.
 """
@@ -20,9 +21,20 @@ from skellm.config import PATHS, Config, Paths, TextConfig
 from skellm.io import atomic_path, sha256_file, write_json
 
 
-def prompts(classes: list[str], templates: list[str] | tuple[str, ...]) -> list[list[str]]:
-    """prompts[k][c]: template k filled with class c."""
-    return [[t.format(label=c) for c in classes] for t in templates]
+def prompts(
+    classes: list[str],
+    templates: Sequence[str],
+    action_templates: Sequence[str] = (),
+    class_tasks: dict[str, str] | None = None,
+) -> list[list[str]]:
+    """prompts[k][c]: template k (the k-th action template for action classes) filled with class c."""
+    from skellm.data.labelspace import label_text
+
+    tasks = class_tasks or {}
+    return [
+        [(a if tasks.get(c) == "action" else t).format(label=label_text(c)) for c in classes]
+        for t, a in zip(templates, action_templates or templates, strict=True)
+    ]
 
 
 def encoder_identity(cfg: TextConfig) -> dict[str, str]:
@@ -95,13 +107,17 @@ def _key(obj: Any) -> str:
 
 
 def text_features(
-    classes: list[str], templates: Sequence[str], cfg: TextConfig, cache_dir: str | os.PathLike | None = None
+    classes: list[str],
+    templates: Sequence[str],
+    cfg: TextConfig,
+    cache_dir: str | os.PathLike | None = None,
+    class_tasks: dict[str, str] | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """(n_templates, n_classes, D) features of every prompt, and a manifest (identity, prompts, key)."""
     from safetensors.numpy import load_file, save_file
 
     ident = encoder_identity(cfg)
-    table = prompts(classes, templates)
+    table = prompts(classes, templates, cfg.action_templates if class_tasks else (), class_tasks)
     flat = [p for row in table for p in row]
     cache: dict[str, np.ndarray] = {}
     cache_file = Path(cache_dir) / f"{_key(ident)}.safetensors" if cache_dir else None
@@ -119,7 +135,7 @@ def text_features(
     manifest = {
         "identity": ident,
         "classes": classes,
-        "templates": list(templates),
+        "prompts": table,
         "dim": int(feats.shape[-1]),
         "key": _key({"identity": ident, "prompts": table}),
         "encoded_now": len(todo),
@@ -152,10 +168,12 @@ def load_class_text(path: str | os.PathLike, classes: list[str]) -> np.ndarray:
 
 def run_stage(cfg: Config, paths: Paths = PATHS) -> tuple[np.ndarray, dict[str, Any]]:
     """text_features stage: prompts for every class in labels.json -> ``paths.text_features``.*."""
-    from skellm.data.split import LabelSpace
+    from skellm.data.labelspace import LabelSpace
 
-    classes = LabelSpace.load(paths.labels_json).classes
-    feats, manifest = text_features(classes, cfg.text.templates, cfg.text, cfg.text.cache_dir)
+    labels = LabelSpace.load(paths.labels_json)
+    feats, manifest = text_features(
+        labels.classes, cfg.text.templates, cfg.text, cfg.text.cache_dir, labels.class_tasks()
+    )
     write_text_features(paths.text_features, feats, manifest)
     backend, new = manifest["identity"]["backend"], manifest["encoded_now"]
     print(f"text features {feats.shape} ({backend}, {new} new prompts)")
