@@ -53,6 +53,8 @@ class CorpusConfig:
     labels: tuple[dict[str, Any], ...] = ()
     fps: float | None = None  # frame rate for formats that store none
     read: dict[str, Any] | None = None
+    # class knowledge: CSV of label, part (head hand arm hip leg foot visual), text; several per class
+    knowledge: str | None = None
 
 
 def default_corpora() -> dict[str, CorpusConfig]:
@@ -178,10 +180,6 @@ class TextConfig:
         "The body shows the motion of {label}.",
     )
 
-    def __post_init__(self) -> None:
-        if len(self.action_templates) != len(self.templates):
-            raise ConfigError("text.action_templates must hold as many prompts as text.templates")
-
     cache_dir: str = ".cache/skellm/text"  # per-prompt features keyed by encoder identity + prompt hash
 
 
@@ -207,6 +205,9 @@ class EncoderConfig:
     temperature: float = 0.07  # initial contrastive temperature (learnable)
     loss: str = "se"  # se | st | ce_only | contrastive_only
     ce_labels: str = "corpus"  # corpus (CE over the take's own corpus labels) | all
+    # kl: EAI-LLM's L_con against each label's template-mean text | milnce: every template and class
+    # knowledge sentence of the label is a positive (SUGAR's MIL-NCE); zero-shot then uses all of them
+    text_loss: str = "kl"
     training: str = "joint"  # joint (one model, all corpora) | separate (one per corpus)
     epochs: int = 40
     warmup_epochs: float = 2.0  # linear warm-up, then LR /10 at 50%, 75%, 87.5% of training
@@ -230,6 +231,7 @@ class EncoderConfig:
 
     def __post_init__(self) -> None:
         _one_of("encoder.ce_labels", self.ce_labels, ("corpus", "all"))
+        _one_of("encoder.text_loss", self.text_loss, ("kl", "milnce"))
         _one_of("encoder.training", self.training, ("joint", "separate"))
 
 

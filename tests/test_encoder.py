@@ -91,6 +91,26 @@ def test_kl_contrastive_matches_hand_computation():
     assert good < bad
 
 
+def test_milnce_matches_hand_computation():
+    from skellm.encoder.losses import milnce
+
+    zs = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    # text bank: two texts of class 0, one of class 1, one of class 2 (unseen: never a candidate), one of none
+    texts = torch.tensor([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0], [-1.0, 0.0], [5.0, 5.0]])
+    text_class = torch.tensor([0, 0, 1, 2, -1])
+    labels = torch.tensor([0, 1])
+    seen = torch.tensor([[True, True, False], [True, True, False]])
+    tau = 0.5
+    got = milnce(zs, texts, labels, text_class, torch.tensor(math.log(1 / tau)), seen)
+    cos = np.array([[1.0, 0.6, 0.0], [0.0, 0.8, 1.0]]) / tau  # against texts 0, 1, 2 (the candidates)
+    l0 = -np.log((np.exp(cos[0, 0]) + np.exp(cos[0, 1])) / np.exp(cos[0]).sum())  # two positives
+    l1 = -np.log(np.exp(cos[1, 2]) / np.exp(cos[1]).sum())
+    assert got.item() == pytest.approx((l0 + l1) / 2, rel=1e-5)
+    # without a candidate mask every text with a class is a candidate (the unseen one too)
+    all_c = milnce(zs, texts, labels, text_class, torch.tensor(math.log(1 / tau)))
+    assert all_c.item() > got.item()
+
+
 def test_loss_forms(split):
     _, _, train_set, _ = split
     torch.manual_seed(0)

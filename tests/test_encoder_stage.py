@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from encoder_synth import make_split
@@ -84,3 +85,60 @@ def test_stages_write_contract_outputs(tmp_path):
     np.testing.assert_allclose(one["semantic"][0], test["semantic"][0], rtol=1e-4, atol=1e-5)
     j = row["n_joints"]
     np.testing.assert_allclose(one["spatial"][0], test["spatial"][0, :j], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_milnce_with_class_knowledge_and_unseen_classes(tmp_path):
+    import pyarrow.compute as pc
+
+    split = make_split(tmp_path / "split", n_per_label=6)
+    unseen = ["happiness", "sadness"]
+    train = pq.read_table(split / "train.parquet")
+    keep = pc.invert(pc.and_(pc.equal(train["corpus"], "C"), pc.is_in(train["emotion"], pa.array(unseen))))
+    pq.write_table(train.filter(keep), split / "train.parquet")
+    labels = json.loads((split / "labels.json").read_text())
+    labels["corpora"]["C"] = ["anger"]
+    labels["unseen"] = {"C": unseen}
+    (split / "labels.json").write_text(json.dumps(labels))
+    know = tmp_path / "knowledge.csv"
+    know.write_text(
+        "label,part,text\n"
+        "happiness,arm,The arms swing loosely and rise.\n"
+        "happiness,head,The head is held up.\n"
+        "sadness,head,The head hangs forward.\n"
+        "sadness,leg,The steps are short and slow.\n"
+        "anger,hand,The fists are clenched.\n"
+        "boredom,hand,A class no corpus uses is ignored.\n"
+    )
+    params = config_from_dict(
+        {
+            "text": {"templates": ["This is a {label} person."], "cache_dir": str(tmp_path / "tc")},
+            "data": {"corpora": {"C": {"root": str(tmp_path), "knowledge": str(know)}}},
+            "encoder": {
+                "base_channels": 8, "token_dim": 32, "epochs": 2, "batch_size": 6, "warmup_epochs": 1,
+                "text_loss": "milnce", "device": "cpu", "eval_every": 0, "out": str(tmp_path / "models"),
+                "checkpoint_dir": str(tmp_path / "ckpt"),
+            },
+        }
+    )  # fmt: skip
+    paths = Paths(
+        split=split,
+        text_features=tmp_path / "text" / "features",
+        metrics=tmp_path / "m",
+        plots=tmp_path / "plots",
+        curves=tmp_path / "curves",
+        tokens=tmp_path / "tokens",
+    )
+    text.run_stage(params, paths)
+    manifest = json.loads((tmp_path / "text" / "features.json").read_text())
+    n_classes = len(labels["classes"])
+    assert manifest["n_texts"] == n_classes + 5 and manifest["knowledge_parts"]["head"] == 2
+    texts, text_class = text.load_text_bank(tmp_path / "text" / "features", labels["classes"])
+    assert texts.shape[0] == n_classes + 5
+    assert sorted(text_class[n_classes:].tolist()) == sorted(labels["classes"].index(c) for c in
+        ["happiness", "happiness", "sadness", "sadness", "anger"])  # fmt: skip
+    metrics = train_encoder.run_stage(params, paths, progress=False)
+    z = metrics["unseen"]["C"]
+    assert (z["n"], z["classes"], z["chance_top1"]) == (2 * 2, 2, 0.5)  # 2 test takes per unseen class
+    assert z["top5"] == 1.0 and 0.0 <= z["top1"] <= 1.0
+    assert metrics["n_test"]["C"] == 2  # the seen class's test takes only

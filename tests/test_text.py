@@ -84,3 +84,20 @@ def test_action_classes_get_action_prompts_as_words():
     )
     assert table[0] == ["A person is doing the action: drink water.", "This is a joy person."]
     assert len(table) == len(cfg.templates)
+
+
+def test_read_knowledge_names_the_file_and_row(tmp_path):
+    good = tmp_path / "k.csv"
+    row = b"drink_water,hand,The hand lifts a cup to the mouth.\r\n"
+    good.write_bytes(b"\xef\xbb\xbflabel,part,text\r\n" + row)  # BOM and CRLF, as Excel writes
+
+    assert text.read_knowledge(good) == [("drink_water", "hand", "The hand lifts a cup to the mouth.")]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("label,part,text\ndrink_water,elbow,The elbow bends.\n")
+    with pytest.raises(ValueError, match=r"bad.csv: row 2: part 'elbow'"):
+        text.read_knowledge(bad)
+    (tmp_path / "cols.csv").write_text("class,text\nx,y\n")
+    with pytest.raises(ValueError, match="columns label, part, text"):
+        text.read_knowledge(tmp_path / "cols.csv")
+    with pytest.raises(FileNotFoundError, match="class knowledge file not found"):
+        text.read_knowledge(tmp_path / "none.csv")

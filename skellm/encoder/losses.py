@@ -7,6 +7,11 @@ sum to 1. L_con = 1/2 [KL(y || p_s2t) + KL(y || p_t2s)], averaged over the batch
 Forms (``encoder.loss``): ``se`` = CE + L_con(z_g); ``st`` = CE + 1/2 (L_con(spatial) + L_con(temporal))
 with each token set reduced to one vector by its masked mean; ``ce_only``; ``contrastive_only``
 (L_con(z_g) without CE, the paper's "semantic guidance only" ablation).
+``milnce(z_s, texts, labels, text_class, cand)`` (SUGAR, after Miech et al.'s MIL-NCE): every text
+of sample i's label is a positive, so with s_im = cos(z_s_i, t_m) / tau over the text bank,
+L_i = logsumexp_{m: class(m) = y_i} s_im - logsumexp_{m in cand_i} s_im negated, where cand_i are the
+texts of the classes sample i may take (its corpus's seen labels). ``encoder.text_loss: milnce``
+uses it in place of L_con in every form.
 ``class_mask`` (N, n_classes) restricts each sample's cross-entropy to the labels its corpus uses, so
 joint training over corpora with different label sets never pits "joy" (one corpus) against "happiness"
 (another) for a take that could only ever be one of them; evaluation restricts predictions the same way.
@@ -45,6 +50,31 @@ def kl_contrastive(z_s: torch.Tensor, z_t: torch.Tensor, labels: torch.Tensor, l
     return 0.5 * (s2t + t2s)
 
 
+def milnce(
+    z_s: torch.Tensor,
+    texts: torch.Tensor,
+    labels: torch.Tensor,
+    text_class: torch.Tensor,
+    logit_scale: torch.Tensor,
+    class_mask: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """MIL-NCE of skeleton vectors z_s (N, D) against a text bank (M, D) whose texts belong to
+    ``text_class`` (M,) (-1: no class); the candidates of row i are the texts of ``class_mask[i]``."""
+    scale = logit_scale.exp().clamp(max=100.0)
+    sim = scale * F.normalize(z_s, dim=-1) @ F.normalize(texts, dim=-1).T  # (N, M)
+    known = text_class >= 0
+    pos = (text_class[None, :] == labels[:, None]) & known[None, :]
+    if class_mask is None:
+        cand = known[None, :].expand_as(pos)
+    else:
+        cand = class_mask[:, text_class.clamp(min=0)] & known[None, :]
+    cand = cand | pos
+    low = torch.finfo(sim.dtype).min
+    num = torch.logsumexp(sim.masked_fill(~pos, low), 1)
+    den = torch.logsumexp(sim.masked_fill(~cand, low), 1)
+    return (den - num).mean()
+
+
 def pretrain_loss(
     form: str,
     tokens: SkeletonTokens,
@@ -52,9 +82,18 @@ def pretrain_loss(
     text: torch.Tensor,
     logit_scale: torch.Tensor,
     class_mask: torch.Tensor | None = None,
+    bank: tuple[torch.Tensor, torch.Tensor, torch.Tensor | None] | None = None,
 ) -> dict[str, torch.Tensor]:
     """The selected loss (``loss``) and its parts; ``text`` is (N, D) text features per sample,
-    ``class_mask`` (N, n_classes) bool the labels each sample may take (None: all)."""
+    ``class_mask`` (N, n_classes) bool the labels each sample's CE may take (None: all). With ``bank``
+    ((M, D) projected texts, (M,) their classes, (N, n_classes) each sample's candidate classes or None)
+    the contrastive part is :func:`milnce`, else L_con."""
+
+    def con(z: torch.Tensor) -> torch.Tensor:
+        if bank is not None:
+            return milnce(z, bank[0], labels, bank[1], logit_scale, bank[2])
+        return kl_contrastive(z, text, labels, logit_scale)
+
     if form not in LOSSES:
         raise ValueError(f"encoder.loss must be one of {', '.join(LOSSES)}, not {form!r}")
     out: dict[str, torch.Tensor] = {}
@@ -63,14 +102,12 @@ def pretrain_loss(
         out["ce"] = F.cross_entropy(masked_logits(tokens.logits, class_mask), labels)
         total = total + out["ce"]
     if form in ("se", "contrastive_only"):
-        out["con"] = kl_contrastive(tokens.semantic, text, labels, logit_scale)
+        out["con"] = con(tokens.semantic)
         total = total + out["con"]
     elif form == "st":
         sp = masked_mean(tokens.spatial, tokens.spatial_mask[..., None], 1)
         tp = masked_mean(tokens.temporal, tokens.temporal_mask[..., None], 1)
-        out["con"] = 0.5 * (
-            kl_contrastive(sp, text, labels, logit_scale) + kl_contrastive(tp, text, labels, logit_scale)
-        )
+        out["con"] = 0.5 * (con(sp) + con(tp))
         total = total + out["con"]
     out["loss"] = total
     return out

@@ -68,11 +68,13 @@ def train(
     progress: bool = True,
     desc: str = "encoder",
     labels: LabelSpace | None = None,
+    text_bank: tuple[np.ndarray, np.ndarray] | None = None,
 ):
     """Train one encoder on ``train_set``; returns (model, class_text tensor, seconds, takes seen).
 
     With ``labels`` and ``encoder.ce_labels: corpus`` (the default), each take's cross-entropy runs over
-    its own corpus's label set only.
+    its own corpus's label set only. ``text_bank`` (texts (M, D), their class (M,)) is what
+    ``encoder.text_loss: milnce`` contrasts against; its candidates are each take's corpus's seen labels.
     """
     import torch
 
@@ -83,9 +85,15 @@ def train(
     set_torch_threads(enc.threads)
     keep = train_set.labels >= 0
     train_set = train_set.subset(np.flatnonzero(keep))
-    allowed = None
-    if labels is not None and enc.ce_labels == "corpus":
-        allowed = torch.from_numpy(np.stack([labels.corpus_mask(c) for c in train_set.corpora]))
+    allowed = seen = None
+    if labels is not None:
+        seen = torch.from_numpy(np.stack([labels.corpus_mask(c) for c in train_set.corpora]))
+        allowed = seen if enc.ce_labels == "corpus" else None
+    bank = None
+    if enc.text_loss == "milnce":
+        if text_bank is None:
+            raise ValueError("encoder.text_loss milnce needs the text bank (data/text/features: texts)")
+        bank = tuple(torch.from_numpy(np.asarray(a)) for a in text_bank)
     training.set_seed(seed)
     acc = training.make_accelerator(enc.device, seed=seed)
     cfg = model_config(enc, class_text.shape[0], class_text.shape[1])
@@ -119,15 +127,22 @@ def train(
         lambda spe: training.make_scheduler(opt, epochs * spe, int(round(warm * spe))),
     )
     ctext = ctext.to(acc.device)
+    if bank is not None:
+        bank = (bank[0].float().to(acc.device), bank[1].to(acc.device))
     form = enc.loss
     raw = acc.unwrap_model(model)
 
     def step(batch):
         model.train()
         tok = model(*(batch[k] for k in MODEL_INPUTS))
-        mask = None if allowed is None else allowed[batch["index"].cpu()].to(tok.logits.device)
+        rows = batch["index"].cpu()
+        mask = None if allowed is None else allowed[rows].to(tok.logits.device)
+        texts = None
+        if bank is not None:
+            cand = None if seen is None else seen[rows].to(tok.logits.device)
+            texts = (raw.text_proj(bank[0]), bank[1], cand)
         parts = pretrain_loss(
-            form, tok, batch["label"], raw.text_proj(ctext[batch["label"]]), raw.logit_scale, mask
+            form, tok, batch["label"], raw.text_proj(ctext[batch["label"]]), raw.logit_scale, mask, texts
         )
         acc.backward(parts["loss"])
         opt.step()
@@ -162,6 +177,16 @@ def train(
     if enc.bn_recalibrate:
         recalibrate_bn(raw, train_set, bs, acc.device)
     return raw.eval().cpu(), ctext.cpu(), seconds, state.step * bs
+
+
+def class_means(texts: np.ndarray, text_class: np.ndarray, n_classes: int) -> np.ndarray:
+    """(n_classes, D): the mean of each class's texts (templates and knowledge), its zero-shot vector."""
+    out = np.zeros((n_classes, texts.shape[1]), dtype=np.float32)
+    for c in range(n_classes):
+        rows = texts[text_class == c]
+        if len(rows):
+            out[c] = rows.mean(0)
+    return out
 
 
 def recalibrate_bn(model, data: SkeletonSet, batch_size: int, device="cpu") -> None:
@@ -273,13 +298,17 @@ def _fingerprint(*parts: Any) -> str:
 def run_stage(cfg: Config, paths: Paths = PATHS, progress: bool = True) -> dict[str, Any]:
     """pretrain_encoder stage: train (joint or separate), evaluate on the test split, write metrics."""
     from skellm.data.table import max_joints
-    from skellm.text.features import load_class_text
+    from skellm.text.features import load_class_text, load_text_bank
 
     enc, seed = cfg.encoder, cfg.seed
     split_dir, text_path = Path(paths.split), Path(paths.text_features)
     curves_dir, plots_dir = Path(paths.curves), Path(paths.plots)
     labels = LabelSpace.load(paths.labels_json)
     class_text = load_class_text(text_path, labels.classes)
+    bank = None
+    if enc.text_loss == "milnce":
+        bank = load_text_bank(text_path, labels.classes)
+        class_text = class_means(*bank, len(labels.classes))
     n_max = max_joints(split_dir / f"{s}.parquet" for s in ("train", "test"))
     train_all = load_split(split_dir / "train.parquet", labels, n_max)
     test_all = load_split(split_dir / "test.parquet", labels, n_max)
@@ -320,6 +349,7 @@ def run_stage(cfg: Config, paths: Paths = PATHS, progress: bool = True) -> dict[
             progress,
             desc=f"encoder[{name}]",
             labels=labels,
+            text_bank=bank,
         )
         seconds += secs
         seen += n

@@ -31,9 +31,13 @@ def prompts(
     from skellm.data.labelspace import label_text
 
     tasks = class_tasks or {}
+    if "action" not in tasks.values():
+        action_templates = templates
+    elif len(action_templates) != len(templates):
+        raise ValueError("text.action_templates must hold as many prompts as text.templates")
     return [
         [(a if tasks.get(c) == "action" else t).format(label=label_text(c)) for c in classes]
-        for t, a in zip(templates, action_templates or templates, strict=True)
+        for t, a in zip(templates, action_templates, strict=True)
     ]
 
 
@@ -143,14 +147,89 @@ def text_features(
     return feats.astype(np.float32), manifest
 
 
-def write_text_features(path: str | os.PathLike, feats: np.ndarray, manifest: dict[str, Any]) -> None:
-    """``<path>.safetensors`` (``prompts``: K x C x D, ``classes``: C x D template mean) + ``<path>.json``."""
+KNOWLEDGE_PARTS = ("head", "hand", "arm", "hip", "leg", "foot", "visual")
+
+
+def read_knowledge(path: str | os.PathLike) -> list[tuple[str, str, str]]:
+    """(label, part, text) rows of a class-knowledge CSV (columns label, part, text; SUGAR's six body
+    parts plus ``visual``). Raises ValueError naming the file and row for a malformed one."""
+    import csv
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: class knowledge file not found")
+    rows = list(csv.DictReader(path.read_text(encoding="utf-8-sig").splitlines()))
+    if rows and not {"label", "part", "text"} <= set(rows[0]):
+        raise ValueError(f"{path}: class knowledge needs the columns label, part, text")
+    out = []
+    for n, r in enumerate(rows, start=2):
+        label, part, text_ = (r.get(k, "").strip() for k in ("label", "part", "text"))
+        if not label or not text_:
+            raise ValueError(f"{path}: row {n} has an empty label or text")
+        if part not in KNOWLEDGE_PARTS:
+            raise ValueError(f"{path}: row {n}: part {part!r} is not one of {', '.join(KNOWLEDGE_PARTS)}")
+        out.append((label, part, text_))
+    return out
+
+
+def knowledge_features(
+    rows: Sequence[tuple[str, str, str]],
+    classes: list[str],
+    cfg: TextConfig,
+    cache_dir: str | os.PathLike | None,
+) -> tuple[np.ndarray, list[int], list[str]]:
+    """(M, D) features of the knowledge sentences of ``classes`` (others ignored), each one's class
+    index and part. Shares the per-prompt cache with :func:`text_features`."""
+    keep = [(classes.index(lab), part, t) for lab, part, t in rows if lab in classes]
+    if not keep:
+        return np.zeros((0, 0), dtype=np.float32), [], []
+    feats, _ = text_features([t for _, _, t in keep], ["{label}"], cfg, cache_dir)
+    return feats[0], [k for k, _, _ in keep], [p for _, p, _ in keep]
+
+
+def write_text_features(
+    path: str | os.PathLike,
+    feats: np.ndarray,
+    manifest: dict[str, Any],
+    knowledge: tuple[np.ndarray, list[int], list[str]] | None = None,
+) -> None:
+    """``<path>.safetensors`` + ``<path>.json``: ``prompts`` K x C x D, ``classes`` C x D template mean,
+    and the text bank every positive text is drawn from: ``texts`` (K*C + M) x D with ``text_class``
+    (the templates' prompts, then the class-knowledge sentences)."""
     from safetensors.numpy import save_file
 
     path = Path(path)
+    k, c, d = feats.shape
+    texts = [feats.reshape(k * c, d)]
+    text_class = [np.tile(np.arange(c), k)]
+    manifest = dict(manifest)
+    if knowledge is not None and len(knowledge[1]):
+        texts.append(knowledge[0])
+        text_class.append(np.asarray(knowledge[1]))
+        manifest["knowledge_parts"] = {p: knowledge[2].count(p) for p in KNOWLEDGE_PARTS if p in knowledge[2]}
+    manifest["n_texts"] = int(sum(len(t) for t in texts))
+    bank = {
+        "prompts": feats,
+        "classes": feats.mean(0),
+        "texts": np.concatenate(texts).astype(np.float32),
+        "text_class": np.concatenate(text_class).astype(np.int64),
+    }
     with atomic_path(path.with_suffix(".safetensors")) as tmp:
-        save_file({"prompts": feats, "classes": feats.mean(0)}, str(tmp))
+        save_file(bank, str(tmp))
     write_json(path.with_suffix(".json"), manifest)
+
+
+def load_text_bank(path: str | os.PathLike, classes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(texts (M, D), class index (M,) into ``classes``; -1 for a class not in ``classes``)."""
+    from safetensors.numpy import load_file
+
+    path = Path(path)
+    manifest = json.loads(path.with_suffix(".json").read_text())
+    bank = load_file(str(path.with_suffix(".safetensors")))
+    if "texts" not in bank:
+        raise ValueError(f"{path}: no text bank (written before MIL-NCE); re-run text_features")
+    remap = np.array([classes.index(c) if c in classes else -1 for c in manifest["classes"]])
+    return bank["texts"], remap[bank["text_class"]]
 
 
 def load_class_text(path: str | os.PathLike, classes: list[str]) -> np.ndarray:
@@ -174,7 +253,12 @@ def run_stage(cfg: Config, paths: Paths = PATHS) -> tuple[np.ndarray, dict[str, 
     feats, manifest = text_features(
         labels.classes, cfg.text.templates, cfg.text, cfg.text.cache_dir, labels.class_tasks()
     )
-    write_text_features(paths.text_features, feats, manifest)
+    rows = [r for cc in cfg.data.corpora.values() if cc.knowledge for r in read_knowledge(cc.knowledge)]
+    knowledge = knowledge_features(rows, labels.classes, cfg.text, cfg.text.cache_dir)
+    write_text_features(paths.text_features, feats, manifest, knowledge)
     backend, new = manifest["identity"]["backend"], manifest["encoded_now"]
-    print(f"text features {feats.shape} ({backend}, {new} new prompts)")
+    print(
+        f"text features {feats.shape} + {len(knowledge[1])} knowledge sentences "
+        f"({backend}, {new} new prompts)"
+    )
     return feats, manifest
