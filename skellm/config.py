@@ -208,6 +208,9 @@ class EncoderConfig:
     # kl: EAI-LLM's L_con against each label's template-mean text | milnce: every template and class
     # knowledge sentence of the label is a positive (SUGAR's MIL-NCE); zero-shot then uses all of them
     text_loss: str = "kl"
+    # soft CE targets: a take keeps 1 - e of its label and spreads e over its corpus's other labels by
+    # how close their texts are; e = soft_labels x (1 - intensity) (x 0.5 where no intensity). 0: hard
+    soft_labels: float = 0.0
     training: str = "joint"  # joint (one model, all corpora) | separate (one per corpus)
     epochs: int = 40
     warmup_epochs: float = 2.0  # linear warm-up, then LR /10 at 50%, 75%, 87.5% of training
@@ -232,6 +235,8 @@ class EncoderConfig:
     def __post_init__(self) -> None:
         _one_of("encoder.ce_labels", self.ce_labels, ("corpus", "all"))
         _one_of("encoder.text_loss", self.text_loss, ("kl", "milnce"))
+        if not 0.0 <= self.soft_labels <= 1.0:
+            raise ConfigError("encoder.soft_labels must be in [0, 1]")
         _one_of("encoder.training", self.training, ("joint", "separate"))
 
 

@@ -111,6 +111,18 @@ def test_milnce_matches_hand_computation():
     assert all_c.item() > got.item()
 
 
+def test_soft_targets_spread_to_textual_neighbours_of_the_corpus():
+    from skellm.encoder.losses import soft_targets
+
+    text = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.8, 0.2]])  # 0 ~ 1 ~ 3, far from 2
+    mask = torch.tensor([[True, True, True, False], [True, False, False, False]])
+    t = soft_targets(torch.tensor([0, 0]), torch.tensor([0.2, 0.3]), text, mask)
+    torch.testing.assert_close(t.sum(1), torch.ones(2))
+    assert t[0, 0].item() == pytest.approx(0.8) and t[0, 3].item() == 0.0  # class 3 not in the corpus
+    assert t[0, 1] > t[0, 2] > 0  # the nearer label takes more
+    torch.testing.assert_close(t[1], torch.tensor([1.0, 0.0, 0.0, 0.0]))  # no other label: one-hot
+
+
 def test_loss_forms(split):
     _, _, train_set, _ = split
     torch.manual_seed(0)

@@ -116,8 +116,8 @@ def test_milnce_with_class_knowledge_and_unseen_classes(tmp_path):
             "data": {"corpora": {"C": {"root": str(tmp_path), "knowledge": str(know)}}},
             "encoder": {
                 "base_channels": 8, "token_dim": 32, "epochs": 2, "batch_size": 6, "warmup_epochs": 1,
-                "text_loss": "milnce", "device": "cpu", "eval_every": 0, "out": str(tmp_path / "models"),
-                "checkpoint_dir": str(tmp_path / "ckpt"),
+                "text_loss": "milnce", "soft_labels": 0.5, "device": "cpu", "eval_every": 0,
+                "out": str(tmp_path / "models"), "checkpoint_dir": str(tmp_path / "ckpt"),
             },
         }
     )  # fmt: skip

@@ -34,6 +34,27 @@ def masked_logits(logits: torch.Tensor, class_mask: torch.Tensor | None) -> torc
     return logits.masked_fill(~class_mask, torch.finfo(logits.dtype).min)
 
 
+def soft_targets(
+    labels: torch.Tensor,
+    eps: torch.Tensor,
+    class_text: torch.Tensor,
+    class_mask: torch.Tensor | None = None,
+    tau: float = 0.1,
+) -> torch.Tensor:
+    """(N, n_classes) soft CE targets: 1 - eps_i on the label, eps_i over the other allowed labels in
+    proportion to exp(cos(text_label, text_k) / tau), so neighbouring classes (by their prompts' text)
+    share more. Rows with no other allowed label stay one-hot."""
+    t = F.normalize(class_text.float(), dim=-1)
+    near = torch.exp((t @ t.T) / tau)[labels]  # (N, C)
+    allowed = torch.ones_like(near, dtype=torch.bool) if class_mask is None else class_mask.bool()
+    onehot = F.one_hot(labels, near.shape[1]).to(near.dtype)
+    near = near * allowed * (1 - onehot)
+    total = near.sum(1, keepdim=True)
+    spread = torch.where(total > 0, near / total.clamp_min(1e-12), torch.zeros_like(near))
+    eps = torch.where(total[:, 0] > 0, eps.to(near.dtype), torch.zeros_like(eps, dtype=near.dtype))
+    return (1 - eps)[:, None] * onehot + eps[:, None] * spread
+
+
 def same_label_target(labels: torch.Tensor) -> torch.Tensor:
     """(N, N) target distribution: uniform over the samples that share row i's label."""
     t = (labels[:, None] == labels[None, :]).to(torch.float32)
@@ -83,11 +104,13 @@ def pretrain_loss(
     logit_scale: torch.Tensor,
     class_mask: torch.Tensor | None = None,
     bank: tuple[torch.Tensor, torch.Tensor, torch.Tensor | None] | None = None,
+    target: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
     """The selected loss (``loss``) and its parts; ``text`` is (N, D) text features per sample,
     ``class_mask`` (N, n_classes) bool the labels each sample's CE may take (None: all). With ``bank``
     ((M, D) projected texts, (M,) their classes, (N, n_classes) each sample's candidate classes or None)
-    the contrastive part is :func:`milnce`, else L_con."""
+    the contrastive part is :func:`milnce`, else L_con. ``target`` (N, n_classes): soft CE targets
+    (:func:`soft_targets`) in place of the hard labels."""
 
     def con(z: torch.Tensor) -> torch.Tensor:
         if bank is not None:
@@ -99,7 +122,9 @@ def pretrain_loss(
     out: dict[str, torch.Tensor] = {}
     total = tokens.logits.new_zeros(())
     if form != "contrastive_only":
-        out["ce"] = F.cross_entropy(masked_logits(tokens.logits, class_mask), labels)
+        out["ce"] = F.cross_entropy(
+            masked_logits(tokens.logits, class_mask), labels if target is None else target
+        )
         total = total + out["ce"]
     if form in ("se", "contrastive_only"):
         out["con"] = con(tokens.semantic)

@@ -80,7 +80,7 @@ def train(
 
     from skellm import training
     from skellm.encoder import SkeletonEncoder
-    from skellm.encoder.losses import masked_logits, pretrain_loss
+    from skellm.encoder.losses import masked_logits, pretrain_loss, soft_targets
 
     set_torch_threads(enc.threads)
     keep = train_set.labels >= 0
@@ -127,6 +127,10 @@ def train(
         lambda spe: training.make_scheduler(opt, epochs * spe, int(round(warm * spe))),
     )
     ctext = ctext.to(acc.device)
+    eps = None
+    if enc.soft_labels > 0:
+        inten = np.array([np.nan if m.get("intensity") is None else m["intensity"] for m in train_set.meta])
+        eps = torch.from_numpy(enc.soft_labels * np.where(np.isnan(inten), 0.5, 1.0 - np.clip(inten, 0, 1)))
     if bank is not None:
         bank = (bank[0].float().to(acc.device), bank[1].to(acc.device))
     form = enc.loss
@@ -141,8 +145,18 @@ def train(
         if bank is not None:
             cand = None if seen is None else seen[rows].to(tok.logits.device)
             texts = (raw.text_proj(bank[0]), bank[1], cand)
+        target = None
+        if eps is not None:
+            target = soft_targets(batch["label"], eps[rows].to(ctext.device), ctext, mask)
         parts = pretrain_loss(
-            form, tok, batch["label"], raw.text_proj(ctext[batch["label"]]), raw.logit_scale, mask, texts
+            form,
+            tok,
+            batch["label"],
+            raw.text_proj(ctext[batch["label"]]),
+            raw.logit_scale,
+            mask,
+            texts,
+            target,
         )
         acc.backward(parts["loss"])
         opt.step()
