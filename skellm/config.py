@@ -324,6 +324,7 @@ class Paths:
     text_features: Path = Path("data/text/features")  # stem of .safetensors + .json
     tokens: Path = Path("data/tokens")  # {train,test}.safetensors + .parquet
     predictions: Path = Path("data/eval/predictions.parquet")  # descriptions.parquet beside it
+    baseline_predictions: Path = Path("data/eval/baseline.parquet")
     models: Path = Path("models")  # lora_describe/, lora_recognize/ (encoder.out and llm.out are params)
     metrics: Path = Path("metrics")  # data, baseline, encoder, llm, lora_describe, lora_recognize .json
     curves: Path = Path("metrics/curves")

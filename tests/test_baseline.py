@@ -93,7 +93,7 @@ def test_run_baseline_on_split_parquet(tmp_path):
             pos, names, _, _ = harmonize_motion(
                 _row(simulate(p, actors[p.actor])), HarmonizeConfig(joints="native")
             )
-            rows.append(dict(corpus=corpus, emotion=p.emotion, n_frames=pos.shape[0], n_joints=pos.shape[1],
+            rows.append(dict(take_id=f"{corpus}/{p.index}", corpus=corpus, emotion=p.emotion, n_frames=pos.shape[0], n_joints=pos.shape[1],
                              joint_names=names, fps=30.0, positions=pos.ravel().tolist(),
                              split="test" if p.index % 3 == 0 else "train"))  # fmt: skip
     df = pl.DataFrame(rows)
@@ -103,9 +103,15 @@ def test_run_baseline_on_split_parquet(tmp_path):
     (tmp_path / "labels.json").write_text(
         json.dumps({"label_field": "emotion", "classes": emotions, "corpora": {"B": emotions, "C": emotions}})
     )
-    metrics = run_baseline(tmp_path)
+    metrics = run_baseline(tmp_path, predictions_path=tmp_path / "pred.parquet")
     assert set(metrics) == {"B", "C"}
     for m in metrics.values():
         assert 0.0 <= m["accuracy"] <= 1.0 and m["chance"] == pytest.approx(1 / 7, abs=1e-3)
+        assert m["ci95_low"] <= m["accuracy"] <= m["ci95_high"]
+    pred = pl.read_parquet(tmp_path / "pred.parquet")
+    test = df.filter(pl.col("split") == "test")
+    assert pred["take_id"].to_list() == test["take_id"].to_list()
+    c = pred.filter(pl.col("corpus") == "C")
+    assert round((c["baseline"] == c["label"]).mean(), 4) == metrics["C"]["accuracy"]
     assert sum(m["n_test"] for m in metrics.values()) == df.filter(pl.col("split") == "test").height
     assert CANONICAL.n_joints == 19

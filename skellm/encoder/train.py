@@ -337,7 +337,7 @@ def run_stage(cfg: Config, paths: Paths = PATHS, progress: bool = True) -> dict[
         sha256_file(split_dir / "train.parquet"),
         sha256_file(text_path.with_suffix(".safetensors")),
     ]
-    metrics: dict[str, Any] = {"model": enc.model, "loss": enc.loss, "training": mode}
+    metrics: dict[str, Any] = {"model": enc.model, "loss": enc.loss, "training": mode, "seed": seed}
     merged: dict[str, Any] = {}
     index, seconds, seen = {}, 0.0, 0
     for name, corpora in groups.items():
@@ -396,6 +396,9 @@ def run_stage(cfg: Config, paths: Paths = PATHS, progress: bool = True) -> dict[
     metrics.update(merged)
     metrics["train_seconds"] = round(seconds, 1)
     metrics["train_takes_per_s"] = round(seen / max(seconds, 1e-9), 2)
+    import torch
+
+    metrics["threads"] = torch.get_num_threads()
     for c, rows in confusion.items():
         _write_confusion(plots_dir / "encoder_confusion" / f"{c}.csv", rows)
     write_json(paths.metrics_json("encoder"), metrics)

@@ -32,6 +32,8 @@ ERROR = "Error"
 
 
 PAIRED = (("score", "encoder_classifier"), ("generate", "encoder_classifier"))
+# with the baseline stage's per-take predictions: each model against the hand-feature baseline
+PAIRED_BASELINE = (("encoder_classifier", "baseline"), ("score", "baseline"))
 
 
 def _summary(rows: list[dict[str, Any]], mode: str) -> dict[str, Any]:
@@ -82,8 +84,12 @@ def evaluate(
     metrics_path: str | Path,
     plots_dir: str | Path,
     predictions_path: str | Path | None = None,
+    baseline_path: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Run every recognition mode, the description metrics and zero-shot scoring; write metrics/plots."""
+    """Run every recognition mode, the description metrics and zero-shot scoring; write metrics/plots.
+
+    ``baseline_path``: the baseline stage's per-take predictions; the same takes then get the baseline
+    as a mode and paired tests against it."""
     import polars as pl
     import torch
     from tqdm.auto import tqdm
@@ -94,7 +100,7 @@ def evaluate(
     from skellm.llm.model import load_trained, select_tokens
     from skellm.llm.prompts import recognition_question
 
-    set_torch_threads(eval_cfg.threads)
+    threads = set_torch_threads(eval_cfg.threads)
     tensors, table = load_tokens(tokens_dir, "test")
     spec = LabelSpace.load(labels_json)
     classes, label_sets = spec.classes, spec.corpora
@@ -148,7 +154,17 @@ def evaluate(
             bar.update(len(idx))
     bar.close()
 
-    metrics: dict[str, Any] = {"recognition": recognition_metrics(rows), "paired": paired_tests(rows)}
+    modes, pairs = MODES, PAIRED
+    if baseline_path is not None and Path(baseline_path).exists():
+        base = pl.read_parquet(baseline_path)
+        by_id = dict(zip(base["take_id"].to_list(), base["baseline"].to_list(), strict=True))
+        for r in rows:
+            r["baseline"] = by_id.get(r["take_id"]) or ERROR
+        modes, pairs = (*MODES, "baseline"), PAIRED + PAIRED_BASELINE
+    metrics: dict[str, Any] = {
+        "recognition": recognition_metrics(rows, modes),
+        "paired": paired_tests(rows, pairs),
+    }
     n = max(1, len(rows))
     ms = {k: 1000 * v / n for k, v in timing.items()}
     # generate / score: what each costs alone (prompt + its own part); score_after_generate: what label
@@ -160,6 +176,7 @@ def evaluate(
         "prompt": ms["prompt"],
     }
     p_true = [r["p_true"] for r in rows if r["p_true"] is not None]
+    metrics["threads"] = threads
     metrics["score_mean_p_true"] = sum(p_true) / len(p_true) if p_true else None
     held = [r for r in rows if r["held_out"]]
     metrics["zero_shot"] = {
@@ -268,6 +285,7 @@ def run_stage(cfg: Config, paths: Paths = PATHS) -> dict[str, Any]:
         metrics_path=paths.metrics_json("llm"),
         plots_dir=paths.plots,
         predictions_path=paths.predictions,
+        baseline_path=paths.baseline_predictions,
     )
     for mode, res in metrics["recognition"].items():
         o = res["overall"]

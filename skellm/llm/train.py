@@ -190,5 +190,9 @@ def run_stage(position: int, cfg: Config, paths: Paths = PATHS) -> dict[str, Any
         curves_path=paths.curves / f"{name}.csv",
         tasks=LabelSpace.load(paths.labels_json).tasks,
     )
+    import torch
+
+    # in the metrics, not the model folder: the weights' bytes must not depend on the machine's cores
+    summary = {**summary, "seed": cfg.seed, "threads": torch.get_num_threads()}
     write_json(paths.metrics_json(name), summary)
     return summary
