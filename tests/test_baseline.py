@@ -93,7 +93,8 @@ def test_run_baseline_on_split_parquet(tmp_path):
             pos, names, _, _ = harmonize_motion(
                 _row(simulate(p, actors[p.actor])), HarmonizeConfig(joints="native")
             )
-            rows.append(dict(take_id=f"{corpus}/{p.index}", corpus=corpus, emotion=p.emotion, n_frames=pos.shape[0], n_joints=pos.shape[1],
+            rows.append(dict(take_id=f"{corpus}/{p.index}", corpus=corpus, emotion=p.emotion,
+                             n_frames=pos.shape[0], n_joints=pos.shape[1],
                              joint_names=names, fps=30.0, positions=pos.ravel().tolist(),
                              split="test" if p.index % 3 == 0 else "train"))  # fmt: skip
     df = pl.DataFrame(rows)

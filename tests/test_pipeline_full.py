@@ -108,7 +108,12 @@ def _check_metrics(repo: Path) -> None:
 
     llm = json.loads((repo / "metrics/llm.json").read_text())
     rec = llm["recognition"]
-    assert set(rec) == set(MODES)
+    assert set(rec) == {*MODES, "baseline"}  # the baseline stage's predictions on the same takes
+    base = json.loads((repo / "metrics/baseline.json").read_text())
+    for c in n_test:
+        assert rec["baseline"][c]["accuracy"] == pytest.approx(base[c]["accuracy"], abs=1e-4)
+    assert set(llm["paired"]["encoder_classifier_vs_baseline"]) == {*n_test, "overall"}
+    assert llm["threads"] >= 1 and encoder["seed"] == 0
     for mode in MODES:
         assert {c: rec[mode][c]["n"] for c in n_test} == n_test
         for c in (*n_test, "overall"):
