@@ -34,7 +34,7 @@ ARM_TARGETS: dict[str, dict[str, float]] = {
     "push": {"arm_flex": 44.0, "arm_down": 59.0, "arm_add": 31.0, "elbow": 62.0, "wrist": -20.0},
     "punch": {"arm_flex": 74.0, "arm_down": 36.0, "arm_add": 67.0, "elbow": 24.0, "wrist": 0.0},
     "chamber": {"arm_flex": 40.0, "arm_down": 70.0, "arm_add": 40.0, "elbow": 125.0, "wrist": 0.0},
-    "shake": {"arm_flex": 20.0, "arm_down": 59.0, "arm_add": 54.0, "elbow": 36.0, "wrist": 0.0},
+    "shake": {"arm_flex": 29.0, "arm_down": 71.0, "arm_add": 52.0, "elbow": 37.0, "wrist": 0.0},
     "hug": {"arm_flex": 8.0, "arm_down": 24.0, "arm_add": 80.0, "elbow": 95.0, "wrist": 0.0},
     "guard": {"arm_flex": 45.0, "arm_down": 65.0, "arm_add": 35.0, "elbow": 95.0, "wrist": 0.0},
 }
@@ -111,7 +111,7 @@ def _hold(m: Move, ctx: Ctx, ramp: float = 0.35) -> tuple[np.ndarray, float, flo
 def _arm_to(pose: dict, side: str, w: np.ndarray, target: str) -> None:
     hang = 0.8 * (pose["spine_flex"] + pose["pelvis_pitch"])  # targets are in the trunk frame
     for key, v in ARM_TARGETS[target].items():
-        _to(pose, f"{side}_{key}", w, v + hang if key == "arm_flex" else v)
+        _to(pose, f"{side}_{key}", w, v - hang if key == "arm_flex" else v)
 
 
 # --- primitives: each changes the pose channels inside its move's span --------------------------------
@@ -292,16 +292,16 @@ def _pick_up(pose, m: Move, ctx: Ctx) -> None:
     w = window(ctx.t, a + 0.55 * (b - a) / 2, a + 1.1 * (b - a) / 2, 0.45 / ctx.tempo)
     h = ctx.height
     for side in ("l", "r"):
-        pose[f"{side}_hip_flex"] += 60 * w
-        pose[f"{side}_knee"] += 70 * w
-        pose[f"{side}_ankle"] += 10 * w
-    pose["spine_flex"] += 48 * w
-    pose["head_flex"] -= 10 * w
-    pose["root_pos"][:, 1] -= 0.12 * h * w
-    pose["root_pos"][:, 2] -= 0.05 * h * w
+        pose[f"{side}_hip_flex"] += 75 * w
+        pose[f"{side}_knee"] += 100 * w
+        pose[f"{side}_ankle"] += 18 * w
+    pose["spine_flex"] += 62 * w
+    pose["head_flex"] -= 15 * w
+    pose["root_pos"][:, 1] -= 0.19 * h * w
+    pose["root_pos"][:, 2] -= 0.08 * h * w
     after = smoothstep((ctx.t - (a + 1.1 * (b - a) / 2)) / 0.4)
     for side in _sides(m, ctx):
-        pose[f"{side}_arm_flex"] += 14 * w + 30 * after * (1 - w)
+        pose[f"{side}_arm_flex"] += 25 * w + 30 * after * (1 - w)
         pose[f"{side}_elbow"] += 60 * after * (1 - w)
         pose[f"{side}_curl"] += 0.5 * after
 
@@ -918,7 +918,7 @@ CLASSES: tuple[ActionClass, ...] = (
         (M("step_in", 0.0, 0.8), M("push", 0.5, 1.6, side="both")),
         ("a person pushes another person away", "someone shoves the other person with both hands"),
         partner=(M("recoil", 1.25, 1.1),),
-        gap=1.2,
+        gap=0.95,
     ),
     ActionClass(
         "A055",
@@ -927,7 +927,7 @@ CLASSES: tuple[ActionClass, ...] = (
         (M("step_in", 0.0, 1.0), M("hug", 0.7, 2.3, side="both")),
         ("two people hug each other", "two persons embrace"),
         partner=(M("step_in", 0.0, 1.0, side="off"), M("hug", 0.7, 2.3, side="both")),
-        gap=1.3,
+        gap=1.0,
     ),
     ActionClass(
         "A058",
@@ -936,7 +936,7 @@ CLASSES: tuple[ActionClass, ...] = (
         (M("step_in", 0.0, 1.0), M("handshake", 0.8, 1.8, side="right", reps=3)),
         ("two people shake hands", "two persons greet each other with a handshake"),
         partner=(M("step_in", 0.0, 1.0, side="off"), M("handshake", 0.8, 1.8, side="right", reps=3)),
-        gap=1.6,
+        gap=1.45,
     ),
 )
 BY_NAME = {c.name: c for c in CLASSES}
