@@ -19,6 +19,7 @@ from scipy.spatial.transform import Rotation
 from skellm.config import Config, DataConfig, SynthConfig
 from skellm.cpus import resolve_threads
 from skellm.layouts import KINECT_V2, XSENS23
+from skellm.synth.actions import CLASSES as NTU_CLASSES
 from skellm.synth.body import (
     Actor,
     Rig,
@@ -62,6 +63,10 @@ CORPORA: dict[str, CorpusSpec] = {
     "C": CorpusSpec("C", EMOTIONS_BC, 16, 30.0, "kinect", {"gesture": 0.7, "stand": 0.2, "walk": 0.1},
                     noise=1.5, expressiveness=0.7, actor_prefix="P"),
 }  # fmt: skip
+# D (NTU RGB+D-like actions, no emotions) is planned and simulated by skellm.synth.ntu; its spec is here
+# so that every corpus name resolves. n_actors is the most performers a D corpus uses.
+CORPORA["D"] = CorpusSpec("D", (), 40, 30.0, "kinect", {c.name: 1.0 / len(NTU_CLASSES) for c in NTU_CLASSES},
+                          noise=1.0, expressiveness=1.0, actor_prefix="P")  # fmt: skip
 SIZES: dict[str, dict[str, int]] = {
     "tiny": {"A": 24, "B": 21, "C": 21},
     "default": {"A": 500, "B": 420, "C": 280},
