@@ -200,3 +200,18 @@ def test_classes_are_recognisable_but_not_trivially(corpus):
     clf.fit(X[~test], y[~test])
     acc = float((clf.predict(X[test]) == y[test]).mean())
     assert 0.3 < acc < 0.99, acc
+
+
+def test_emotion_corpora_get_knowledge_too(tmp_path):
+    generate(tmp_path, size={"C": 7}, seed=0, workers=1, progress=False, corpora=("C",))
+    rows = _csv(tmp_path / "C" / "knowledge.csv")
+    emotions = {r["label"] for r in rows}
+    assert emotions == {"happiness", "sadness", "neutral", "anger", "disgust", "fear", "surprise"}
+    for e in emotions:
+        for part in PARTS:
+            assert sum(r["label"] == e and r["part"] == part for r in rows) >= 2 or part == "visual", (
+                e,
+                part,
+            )
+    sad = {r["text"] for r in rows if r["label"] == "sadness" and r["part"] == "head"}
+    assert any("head" in t and ("bowed" in t or "low" in t) for t in sad)

@@ -408,7 +408,8 @@ def generate(
 ) -> dict[str, int]:
     """Write the synthetic corpora under ``out`` (out/A ... out/D); returns takes (D: files) per corpus.
 
-    D is written only when the size gives it files (a size mapping without "D" means no D).
+    D is written only when the size gives it files (a size mapping without "D" means no D). Every corpus
+    written gets a knowledge.csv (label, part, text): per class and body part, what the generator does.
     """
     from tqdm import tqdm
 
@@ -467,7 +468,12 @@ def generate(
         if name == "D":
             from skellm.synth.actions import knowledge_rows
 
-            write_text(out / name / "knowledge.csv", _csv_text(knowledge_rows()))
+            know = knowledge_rows()
+        else:
+            from skellm.synth.describe import emotion_knowledge_rows
+
+            know = emotion_knowledge_rows(CORPORA[name].emotions)
+        write_text(out / name / "knowledge.csv", _csv_text(know))
     return written
 
 
