@@ -11,13 +11,17 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from skellm.readers.base import quantize
 from skellm.synth.corpora import generate
 
 # sha256 over (relative path, bytes) of every file of generate(size=SMALL, seed=0).
 SMALL = {"A": 4, "B": 3, "C": 3}
-PINNED = "1bba7e9a928a260628b5910ccf68f395d922da4424414ae4c7af0f2cb3f27e10"
+PINNED = "0685b5c5622c5a2bf2b7b3dfd27ff621fe97a14994f1d646969e5df01a74ce8a"
+# The same for corpus D (NTU .skeleton files, annotations.csv, knowledge.csv): two performances.
+SMALL_D = {"D": 6}
+PINNED_D = "7c4f860e2916680b1d966be3b35775c7367d1678a4a10b1ec91a443393aab304"
 
 
 def corpus_digest(root: Path) -> str:
@@ -42,3 +46,11 @@ def test_small_corpus_bytes_are_pinned(tmp_path: Path) -> None:
     text = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
     assert b"-0.000000" not in text and b" -0.00000 " not in text
     assert corpus_digest(tmp_path) == PINNED
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_small_ntu_corpus_bytes_are_pinned(tmp_path: Path, workers: int) -> None:
+    generate(tmp_path, size=SMALL_D, seed=0, workers=workers, progress=False)
+    assert {p.parent.name for p in tmp_path.rglob("*") if p.is_file()} == {"D"}
+    assert b" -0 " not in b"".join(p.read_bytes() for p in (tmp_path / "D").glob("*.skeleton"))
+    assert corpus_digest(tmp_path) == PINNED_D

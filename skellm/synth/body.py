@@ -241,7 +241,7 @@ def local_rotations(rig: Rig, pose: dict[str, np.ndarray]) -> list[Rotation]:
             r = _rot("YZ", -s * ch("clav_protr"), s * ch("clav_elev"))
         elif part == "uarm":
             down = ch("arm_down") + ch("clav_elev")
-            r = _rot("YXZ", -s * ch("arm_add"), -(ch("arm_flex") - hang), -s * down)
+            r = _rot("YXZ", -s * ch("arm_add"), -(ch("arm_flex") + hang), -s * down)
             r = r * _rot("X", s * ch("arm_twist"))
         elif part == "farm":
             r = _rot("Y", -s * ch("elbow"))

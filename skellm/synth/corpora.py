@@ -19,6 +19,7 @@ from scipy.spatial.transform import Rotation
 from skellm.config import Config, DataConfig, SynthConfig
 from skellm.cpus import resolve_threads
 from skellm.layouts import KINECT_V2, XSENS23
+from skellm.synth.actions import CLASSES as NTU_CLASSES
 from skellm.synth.body import (
     Actor,
     Rig,
@@ -62,11 +63,21 @@ CORPORA: dict[str, CorpusSpec] = {
     "C": CorpusSpec("C", EMOTIONS_BC, 16, 30.0, "kinect", {"gesture": 0.7, "stand": 0.2, "walk": 0.1},
                     noise=1.5, expressiveness=0.7, actor_prefix="P"),
 }  # fmt: skip
+# D (NTU RGB+D-like actions, no emotions) is planned and simulated by skellm.synth.ntu; its spec is here
+# so that every corpus name resolves. n_actors is the most performers a D corpus uses.
+CORPORA["D"] = CorpusSpec("D", (), 40, 30.0, "kinect", {c.name: 1.0 / len(NTU_CLASSES) for c in NTU_CLASSES},
+                          noise=1.0, expressiveness=1.0, actor_prefix="P")  # fmt: skip
 SIZES: dict[str, dict[str, int]] = {
     "tiny": {"A": 24, "B": 21, "C": 21},
     "default": {"A": 500, "B": 420, "C": 280},
     "paper": {"A": 8206, "B": 1402, "C": 560},
 }
+# Corpus D (NTU RGB+D-like, skellm.synth.ntu) counts files: three cameras per performance, so
+# ceil(n / 3) performances. tiny: 16 performances (2 performers); default: 26 classes x 5 performers
+# x 1 replication; paper: NTU-60 proportions, 40 performers x 26 classes x 2 replications.
+D_SIZES = {"tiny": 48, "default": 390, "paper": 6240}
+for _name, _n in D_SIZES.items():
+    SIZES[_name]["D"] = _n
 
 
 @dataclass(frozen=True)
@@ -260,10 +271,9 @@ _KINECT_GROUPS = {
 }
 
 
-def _kinect_view(take: SimTake, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Kinect v2 camera-space joints (facing the sensor), orientations, jitter and lost tracking."""
-    names, P = take.rig.joint_names, take.positions
-    world: list[Rotation] = take.extra["world"]
+def kinect_joints(rig: Rig, P: np.ndarray, world: list[Rotation]) -> tuple[np.ndarray, np.ndarray]:
+    """Kinect v2 joints (T, 25, 3) and their orientations (T, 25, 4, xyzw) in the rig's world frame."""
+    names = rig.joint_names
     T = P.shape[0]
     pos = np.empty((T, 25, 3))
     for k, jn in enumerate(KINECT_V2.joint_names):
@@ -276,6 +286,13 @@ def _kinect_view(take: SimTake, rng: np.random.Generator) -> dict[str, np.ndarra
             p = p + world[names.index(src)].apply(np.array([s * 0.03, -0.015, 0.035]))
         pos[:, k] = p
     quat = np.stack([world[names.index(_KINECT_ORI[jn])].as_quat() for jn in KINECT_V2.joint_names], axis=1)
+    return pos, quat
+
+
+def _kinect_view(take: SimTake, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Kinect v2 camera-space joints (facing the sensor), orientations, jitter and lost tracking."""
+    pos, quat = kinect_joints(take.rig, take.positions, take.extra["world"])
+    T = pos.shape[0]
     # Camera: the body faces the sensor (turn 180 degrees about Y), 2.2-3.0 m away, sensor ~0.9 m high.
     cam = Rotation.from_euler("Y", 180, degrees=True)
     depth, height = rng.uniform(2.2, 3.0), rng.uniform(0.8, 1.0)
@@ -368,11 +385,15 @@ def _csv_text(rows: list[dict[str, str]]) -> str:
     return buf.getvalue()
 
 
-def _work(job: tuple[TakePlan, Actor, str]) -> dict[str, str]:
-    plan, actor, corpus_dir = job
+def _work(job: tuple) -> list[dict[str, str]]:
+    if job[0] == "D":  # one NTU performance: three camera files
+        from skellm.synth.ntu import work
+
+        return work(job[1])
+    _, plan, actor, corpus_dir = job
     take = simulate(plan, actor)
     write_take(take, Path(corpus_dir))
-    return annotation_row(take) | {"_actor": actor.actor_id}
+    return [annotation_row(take) | {"_actor": actor.actor_id}]
 
 
 def generate(
@@ -382,22 +403,35 @@ def generate(
     workers: int = 1,
     describe_fraction: float = SynthConfig.describe_fraction,
     mvnx_fraction: float = SynthConfig.mvnx_fraction,
-    corpora: tuple[str, ...] = ("A", "B", "C"),
+    corpora: tuple[str, ...] = ("A", "B", "C", "D"),
     progress: bool = True,
 ) -> dict[str, int]:
-    """Write the synthetic corpora under ``out`` (out/A, out/B, out/C); returns takes per corpus."""
+    """Write the synthetic corpora under ``out`` (out/A ... out/D); returns takes (D: files) per corpus.
+
+    D is written only when the size gives it files (a size mapping without "D" means no D). Every corpus
+    written gets a knowledge.csv (label, part, text): per class and body part, what the generator does.
+    """
     from tqdm import tqdm
+
+    from skellm.synth import ntu
 
     out = Path(out)
     counts = counts_for(size)
-    jobs: list[tuple[TakePlan, Actor, str]] = []
-    plans: dict[str, list[TakePlan]] = {}
+    corpora = tuple(c for c in corpora if c != "D" or counts.get("D", 0) > 0)
+    jobs: list[tuple] = []
+    n_jobs: dict[str, int] = {}
     for name in corpora:
+        (out / name).mkdir(parents=True, exist_ok=True)
+        if name == "D":
+            d_jobs = ntu.jobs_for(counts["D"], seed, str(out / name))
+            jobs += [("D", j) for j in d_jobs]
+            n_jobs[name] = len(d_jobs)
+            continue
         spec = CORPORA[name]
         actors = make_actors(spec, seed)
-        plans[name] = plan_corpus(spec, counts.get(name, 0), seed, actors, describe_fraction, mvnx_fraction)
-        (out / name).mkdir(parents=True, exist_ok=True)
-        jobs += [(p, actors[p.actor], str(out / name)) for p in plans[name]]
+        plans = plan_corpus(spec, counts.get(name, 0), seed, actors, describe_fraction, mvnx_fraction)
+        jobs += [(name, p, actors[p.actor], str(out / name)) for p in plans]
+        n_jobs[name] = len(plans)
     bar = tqdm(total=len(jobs), desc="synth", unit="take", disable=not progress)
     workers = resolve_threads(workers)
     if workers > 1 and len(jobs) > 1:
@@ -417,18 +451,30 @@ def generate(
     from skellm.io import write_text
 
     start = 0
+    written: dict[str, int] = {}
     for name in corpora:
-        n = len(plans[name])
-        part, start = rows[start : start + n], start + n
+        n = n_jobs[name]
+        part = [r for rs in rows[start : start + n] for r in rs]
+        done, start = jobs[start : start + n], start + n
+        written[name] = len(part)
         if not part:
             continue
         write_text(out / name / "annotations.csv", _csv_text([{k: v for k, v in r.items() if k != "_actor"}
                                                                 for r in part]))  # fmt: skip
         if name == "B":
-            info = [{"filename": Path(p.rel_path).stem, "emotion": p.emotion, "actor_ID": r["_actor"]}
-                    for p, r in zip(plans[name], part, strict=True)]  # fmt: skip
+            info = [{"filename": Path(j[1].rel_path).stem, "emotion": j[1].emotion, "actor_ID": r["_actor"]}
+                    for j, r in zip(done, part, strict=True)]  # fmt: skip
             write_text(out / name / "file-info.csv", _csv_text(info))
-    return {name: len(plans[name]) for name in corpora}
+        if name == "D":
+            from skellm.synth.actions import knowledge_rows
+
+            know = knowledge_rows()
+        else:
+            from skellm.synth.describe import emotion_knowledge_rows
+
+            know = emotion_knowledge_rows(CORPORA[name].emotions)
+        write_text(out / name / "knowledge.csv", _csv_text(know))
+    return written
 
 
 def write_raw(data: DataConfig, seed: int) -> dict[str, int]:

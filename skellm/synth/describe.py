@@ -121,3 +121,81 @@ def describe(cues: Cues, action: str, rng: np.random.Generator, noise: float = 1
 
 def _cap(s: str) -> str:
     return s[:1].upper() + s[1:]
+
+
+# Class knowledge for the emotion corpora (label = emotion), per body part, from the cue profiles.
+KNOWLEDGE_PARTS = ("head", "hand", "arm", "hip", "leg", "foot", "visual")
+_CUE_PART = {"head_flex": "head", "scan": "head", "avert": "head", "curl": "hand", "tremble": "hand",
+             "expand": "arm", "amplitude": "arm", "shoulder_raise": "arm", "shoulder_protr": "arm",
+             "jerk": "arm", "trunk_flex": "hip", "approach": "hip"}  # fmt: skip
+_LEG_FOOT: dict[tuple[str, int], dict[str, list[str]]] = {
+    ("tempo", 1): {"leg": ["the legs move quickly", "steps are short and fast"],
+                   "foot": ["the feet move with a quick rhythm", "the feet hurry"]},
+    ("tempo", -1): {"leg": ["the legs move slowly and heavily", "the steps are slow"],
+                    "foot": ["the feet drag along the floor", "the feet move slowly"]},
+    ("approach", 1): {"leg": ["the legs carry the body forward"], "foot": ["the feet step toward the front"]},
+    ("approach", -1): {"leg": ["the legs carry the body backward"], "foot": ["the feet step back, away"]},
+}  # fmt: skip
+_KNOW_REST = {
+    "head": ["the head is carried in an ordinary, level way", "the head moves little"],
+    "hand": ["the hands are relaxed", "the hands show nothing unusual"],
+    "arm": ["the arms move in an ordinary, relaxed way", "the shoulders are relaxed"],
+    "hip": ["the trunk is held in an ordinary, upright way", "the body stays where it is"],
+    "leg": ["the legs move at an ordinary pace", "the steps are ordinary"],
+    "foot": ["the feet move at an ordinary pace", "the feet stay steady"],
+}
+_VISUAL = {
+    "neutral": ["a person moving in a calm, ordinary way"],
+    "joy": ["a happy person moving in an open, lively way"],
+    "happiness": ["a happy person moving in an open, lively way"],
+    "anger": ["an angry person moving in a forceful, abrupt way"],
+    "panic": ["a panicked person moving hastily and looking around"],
+    "fear": ["a frightened person shrinking back and looking around"],
+    "anxiety": ["an anxious, tense person fidgeting"],
+    "sadness": ["a sad person moving slowly with a bowed head"],
+    "shame": ["an ashamed person hiding the face and looking down"],
+    "disgust": ["a disgusted person turning away"],
+    "surprise": ["a surprised person starting back"],
+}
+
+
+def emotion_knowledge_rows(emotions: tuple[str, ...]) -> list[dict[str, str]]:
+    """SUGAR-style knowledge per emotion and body part, from the cue profiles the generator applies.
+
+    A cue is named when the emotion's full-intensity profile moves it at least one take-to-take spread
+    from neutral; parts with fewer than two such sentences are completed with what stays ordinary.
+    """
+    from skellm.synth.emotions import PROFILES, RAISE, TOUCH
+
+    rows = []
+    for emo in emotions:
+        prof = PROFILES[emo]
+        per: dict[str, list[str]] = {p: [] for p in KNOWLEDGE_PARTS}
+        cues = []
+        for cue, base in NEUTRAL.items():
+            v = prof.get(cue, base)
+            z = (np.log(v / base) if cue in _NORMS else v - base) / SPREAD[cue]
+            if abs(z) >= 1.0:
+                cues.append((cue, 1 if z > 0 else -1, abs(z)))
+        for cue, d, _ in sorted(cues, key=lambda c: -c[2]):
+            if (cue, d) in _PHRASES and cue in _CUE_PART:
+                per[_CUE_PART[cue]] += _PHRASES[(cue, d)][:2]
+            for part, texts in _LEG_FOOT.get((cue, d), {}).items():
+                per[part] += texts
+        p_touch, targets = TOUCH[emo]
+        if p_touch >= 0.2:
+            for target, _ in sorted(targets.items(), key=lambda kv: -kv[1])[:2]:
+                per["hand"].append(f"{_TOUCH[target][0]} at times")
+        if RAISE.get(emo, 0.0) >= 0.2:
+            per["arm"].append(f"{_RAISE[0]} at times")
+        for part in KNOWLEDGE_PARTS[:-1]:
+            if len(per[part]) < 2:
+                per[part] += _KNOW_REST[part][: 2 - len(per[part])]
+        per["visual"] = list(_VISUAL.get(emo, [f"a person showing {emo}"]))
+        if cues:
+            top = [_PHRASES[(c, d)][0] for c, d, _ in sorted(cues, key=lambda c: -c[2]) if (c, d) in _PHRASES]
+            per["visual"].append(_cap(f"{top[0]} and {top[1]}" if len(top) > 1 else top[0]) if top else "")
+        for part in KNOWLEDGE_PARTS:
+            for text in dict.fromkeys(t for t in per[part] if t):
+                rows.append({"label": emo, "part": part, "text": _cap(text).rstrip(".") + "."})
+    return rows

@@ -318,5 +318,5 @@ def _apply_cues(pose, t, cues: Cues, actor: Actor, rng: np.random.Generator) -> 
         sides = ("l", "r") if cues.touch == "head" else (cues.touch_side,)
         for side in sides:
             for key, v in TOUCH_POSES[cues.touch].items():
-                target = v + hang if key == "arm_flex" else v
+                target = v - hang if key == "arm_flex" else v
                 pose[f"{side}_{key}"] += w * (target - pose[f"{side}_{key}"])
