@@ -261,7 +261,8 @@ for _s in ("Left", "Right"):
         f"Hip{_s}": "Pelvis", f"Knee{_s}": f"{_s}UpperLeg", f"Ankle{_s}": f"{_s}LowerLeg",
         f"Foot{_s}": f"{_s}Foot",
     }  # fmt: skip
-_KINECT_GROUPS = {
+# Kinect joint groups that lose tracking together (occluded hands, feet, forearms).
+KINECT_GROUPS = {
     "hand_l": ("WristLeft", "HandLeft", "HandTipLeft", "ThumbLeft"),
     "hand_r": ("WristRight", "HandRight", "HandTipRight", "ThumbRight"),
     "foot_l": ("AnkleLeft", "FootLeft"),
@@ -302,7 +303,7 @@ def _kinect_view(take: SimTake, rng: np.random.Generator) -> dict[str, np.ndarra
     # Sensor noise: depth jitter grows with distance and is worse at the extremities.
     sigma = np.full(25, 0.004)
     for g in ("hand_l", "hand_r", "foot_l", "foot_r"):
-        sigma[[KINECT_V2.index(j) for j in _KINECT_GROUPS[g]]] = 0.009
+        sigma[[KINECT_V2.index(j) for j in KINECT_GROUPS[g]]] = 0.009
     noise = rng.normal(size=(T, 25, 3)) * sigma[None, :, None] * np.array([1.0, 1.0, 1.8])
     pos = pos + noise
     state = np.full((T, 25), 2, dtype=np.int64)
@@ -311,14 +312,14 @@ def _kinect_view(take: SimTake, rng: np.random.Generator) -> dict[str, np.ndarra
         t0, t1 = take.cues.extra["touch_t0"], take.cues.extra["touch_t1"]
         bursts.append((f"hand_{take.cues.touch_side}", int(t0 * take.fps), int(t1 * take.fps)))
     for _ in range(rng.poisson(1.2)):
-        g = str(rng.choice(list(_KINECT_GROUPS)))
+        g = str(rng.choice(list(KINECT_GROUPS)))
         b0 = int(rng.integers(0, T))
         bursts.append((g, b0, b0 + int(rng.integers(3, 30))))
     for g, b0, b1 in bursts:
         b0, b1 = max(b0, 0), min(b1, T)
         if b1 <= b0:
             continue
-        idx = [KINECT_V2.index(j) for j in _KINECT_GROUPS[g]]
+        idx = [KINECT_V2.index(j) for j in KINECT_GROUPS[g]]
         lost = rng.random() < 0.3
         state[b0:b1, idx] = 0 if lost else 1
         if lost:  # the SDK freezes a lost joint where it last saw it

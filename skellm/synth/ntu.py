@@ -20,6 +20,7 @@ from skellm.layouts import KINECT_V2
 from skellm.readers.ntu import NtuBody, project_depth, write_ntu
 from skellm.synth.actions import BY_NAME, CLASSES, ActionClass, Ctx, action_pose, describe_take, idle
 from skellm.synth.body import Actor, global_rotations, local_rotations, sample_actor, xsens_rig
+from skellm.synth.corpora import KINECT_GROUPS
 from skellm.synth.motion import _rest_pose
 
 FPS = 30.0
@@ -30,15 +31,7 @@ BODY_ID_BASE = 72057594037927936  # 2**56: Kinect v2 tracking IDs in NTU files s
 LEAF_JOINTS = ("Head", "FootLeft", "FootRight", "HandTipLeft", "ThumbLeft", "HandTipRight", "ThumbRight")
 # The SDK reports no orientation for leaf joints (all four quaternion values 0).
 _LEAF = np.array([KINECT_V2.index(j) for j in LEAF_JOINTS])
-_GROUPS = {
-    "hand_l": ("WristLeft", "HandLeft", "HandTipLeft", "ThumbLeft"),
-    "hand_r": ("WristRight", "HandRight", "HandTipRight", "ThumbRight"),
-    "foot_l": ("AnkleLeft", "FootLeft"),
-    "foot_r": ("AnkleRight", "FootRight"),
-    "arm_l": ("ElbowLeft", "WristLeft", "HandLeft", "HandTipLeft", "ThumbLeft"),
-    "arm_r": ("ElbowRight", "WristRight", "HandRight", "HandTipRight", "ThumbRight"),
-}
-_GI = {g: np.array([KINECT_V2.index(j) for j in js]) for g, js in _GROUPS.items()}
+_GI = {g: np.array([KINECT_V2.index(j) for j in js]) for g, js in KINECT_GROUPS.items()}
 _J = KINECT_V2.index
 
 
@@ -280,7 +273,7 @@ def view(sim: SimPerformance, cam: dict[str, float], rng: np.random.Generator) -
             fr = b["seated"] > 0.6
             hidden[np.ix_(fr, np.concatenate([_GI["foot_l"], _GI["foot_r"]]))] = True
         for _ in range(rng.poisson(1.0)):
-            g = str(rng.choice(list(_GROUPS)))
+            g = str(rng.choice(list(KINECT_GROUPS)))
             b0 = int(rng.integers(0, T))
             hidden[b0 : b0 + int(rng.integers(3, 25)), _GI[g]] = True
         for j in range(25):
@@ -289,7 +282,7 @@ def view(sim: SimPerformance, cam: dict[str, float], rng: np.random.Generator) -
         # Inferred joints wander smoothly; some runs are lost outright and frozen.
         wander = np.cumsum(rng.normal(0, 0.006, (T, 25, 3)), axis=0)
         pos = np.where(state[..., None] == 1, pos + wander - wander.mean(0), pos)
-        for g in _GROUPS:
+        for g in KINECT_GROUPS:
             idx = _GI[g]
             for a, e in _runs((state[:, idx] == 1).all(1)):
                 if e - a >= 3 and rng.random() < 0.2:
