@@ -26,7 +26,8 @@ def test_shipped_params_equal_the_defaults():
     cfg = load_config(PARAMS)
     assert cfg == Config()
     assert cfg.data.corpora == default_corpora()
-    assert sorted(cfg.data.corpora) == ["A", "B", "C"]
+    assert sorted(cfg.data.corpora) == ["A", "B", "C", "D"]
+    assert set(cfg.split.unseen["D"]) < set(cfg.data.corpora["D"].label_set)
     assert cfg.lora.mixed_precision == "no"
     assert cfg.lora.recognize.steps == 160 and cfg.lora.describe.steps == 30
     assert cfg.encoder.stage_blocks == (1, 1, 1) and cfg.lora.target_modules == ("q_proj", "v_proj")
@@ -134,3 +135,8 @@ def test_a_stage_stops_on_a_misspelt_key_with_one_line(tmp_path):
     assert run.stderr.strip().splitlines() == [
         "error: params.yaml: unknown key 'lora.rnak' (did you mean 'lora.rank'?)"
     ]
+
+
+def test_unseen_classes_must_be_in_the_corpus_label_set():
+    message = _error({"split": {"unseen": {"D": ["drink_water", "moonwalk"]}}})
+    assert "split.unseen.D" in message and "moonwalk" in message and "drink_water" not in message

@@ -22,9 +22,13 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 @pytest.mark.slow
 def test_stages_write_contract_outputs(tmp_path):
     split = make_split(tmp_path / "split", n_per_label=6)
+    know = tmp_path / "knowledge.csv"
+    know.write_text("label,part,text\r\nanger,arm,fists swing hard\r\nsadness,head,the head hangs low\r\n")
+    corpora = {c: {"root": str(tmp_path), "knowledge": str(know) if c == "A" else None} for c in "AC"}
     params = config_from_dict(
         {
             "seed": 0,
+            "data": {"corpora": corpora},
             "text": {
                 "backend": "minilm",
                 "templates": ["This is a {label} person."],
@@ -57,6 +61,8 @@ def test_stages_write_contract_outputs(tmp_path):
         tokens=tmp_path / "tokens",
     )
     text.run_stage(params, paths)
+    bank = json.loads((tmp_path / "text" / "features.json").read_text())
+    assert bank["n_texts"] == 4 + 2 and bank["knowledge_parts"] == {"head": 1, "arm": 1}  # C has no file
     metrics = train_encoder.run_stage(params, paths, progress=False)
     assert json.loads((tmp_path / "m" / "encoder.json").read_text()) == metrics
     assert set(metrics["accuracy"]) == {"A", "C", "all"} and set(metrics["zero_shot"]) == {"A", "C", "all"}

@@ -96,9 +96,18 @@ def test_dvc_repro_whole_pipeline_then_experiment(tmp_path: Path) -> None:
 
 def _check_metrics(repo: Path) -> None:
     """metrics/encoder.json and metrics/llm.json hold every figure, and `dvc metrics show` lists them."""
-    test = read_takes(repo / "data/split/test.parquet", columns=["corpus"]).column("corpus").to_pylist()
-    n_test = {c: test.count(c) for c in sorted(set(test))}
-    assert sorted(n_test) == ["A", "B", "C"]
+    labels = json.loads((repo / "data/split/labels.json").read_text())
+    unseen = set(labels["unseen"]["D"])
+    assert unseen == {"hugging", "make_a_phone_call", "standing_up"}  # the default's, as far as tiny has them
+    assert labels["tasks"] == {"A": "emotion", "B": "emotion", "C": "emotion", "D": "action"}
+    for part, cams in (("train", {"C002", "C003"}), ("test", {"C001"})):  # cross_view: camera 1 tests
+        t = read_takes(repo / f"data/split/{part}.parquet", columns=["corpus", "camera", "label"]).to_pylist()
+        d = [r for r in t if r["corpus"] == "D"]
+        assert {r["camera"] for r in d if r["label"] not in unseen} == cams
+        assert not any(r["label"] in unseen for r in d) or part == "test"  # unseen classes never train
+    seen = [r["corpus"] for r in t if not (r["corpus"] == "D" and r["label"] in unseen)]  # t: the test split
+    n_test = {c: seen.count(c) for c in sorted(set(seen))}  # unseen classes are scored apart, below
+    assert sorted(n_test) == ["A", "B", "C", "D"]
 
     encoder = json.loads((repo / "metrics/encoder.json").read_text())
     assert encoder["n_test"] == n_test
@@ -114,6 +123,9 @@ def _check_metrics(repo: Path) -> None:
         assert rec["baseline"][c]["accuracy"] == pytest.approx(base[c]["accuracy"], abs=1e-4)
     assert set(llm["paired"]["encoder_classifier_vs_baseline"]) == {*n_test, "overall"}
     assert llm["threads"] >= 1 and encoder["seed"] == 0
+    for zs in (encoder["unseen"]["D"], llm["unseen"]["D"]):  # zero-shot over D's unseen classes only
+        assert zs["n"] == 9 and zs["classes"] == 3 and zs["chance_top1"] == pytest.approx(1 / 3, abs=1e-4)
+        assert 0.0 <= zs["top1"] <= zs["top5"] == 1.0  # top-5 of three candidates always hits
     for mode in MODES:
         assert {c: rec[mode][c]["n"] for c in n_test} == n_test
         for c in (*n_test, "overall"):

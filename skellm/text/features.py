@@ -253,7 +253,13 @@ def run_stage(cfg: Config, paths: Paths = PATHS) -> tuple[np.ndarray, dict[str, 
     feats, manifest = text_features(
         labels.classes, cfg.text.templates, cfg.text, cfg.text.cache_dir, labels.class_tasks()
     )
-    rows = [r for cc in cfg.data.corpora.values() if cc.knowledge for r in read_knowledge(cc.knowledge)]
+    used = set(labels.corpora) | set(labels.unseen)  # a declared corpus absent from the split needs no file
+    rows = [
+        r
+        for name, cc in cfg.data.corpora.items()
+        if cc.knowledge and name in used
+        for r in read_knowledge(cc.knowledge)
+    ]
     knowledge = knowledge_features(rows, labels.classes, cfg.text, cfg.text.cache_dir)
     write_text_features(paths.text_features, feats, manifest, knowledge)
     backend, new = manifest["identity"]["backend"], manifest["encoded_now"]

@@ -1,4 +1,4 @@
-"""Write the synthetic emotional-mocap corpora (Emilya-, KDAE- and EGBM-like) as raw files.
+"""Write the synthetic mocap corpora (Emilya-, KDAE-, EGBM- and NTU RGB+D-like) as raw files.
 
 A: Xsens BVH (+ some MVNX), B: Perception Neuron BVH + file-info.csv, C: Kinect v2 text in one folder
 per emotion; each corpus has an annotations.csv (intensity, description). Same seed, same bytes.
@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers", type=int, default=SynthConfig.workers, help="parallel processes (0: all usable cores)"
     )
-    parser.add_argument("--corpora", default="A,B,C", help="comma-separated subset of A,B,C")
+    parser.add_argument("--corpora", default="A,B,C,D", help="comma-separated subset of A,B,C,D")
     parser.add_argument(
         "--describe-fraction",
         type=float,
