@@ -409,6 +409,20 @@ def load_config(path: str | os.PathLike = "params.yaml") -> Config:
     return config_from_dict(load_params(path), source=str(path))
 
 
+def set_dotted(params: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``a.b.c`` in a nested params dict in place, as ``dvc exp run -S a.b.c=value``; the key must
+    already exist (KeyError naming it otherwise), so a stale override cannot pass silently."""
+    *parents, leaf = dotted.split(".")
+    node = params
+    for key in parents:
+        if not isinstance(node.get(key), dict):
+            raise KeyError(f"params have no {dotted}")
+        node = node[key]
+    if leaf not in node:
+        raise KeyError(f"params have no {dotted}")
+    node[leaf] = value
+
+
 def config_from_dict(d: Mapping[str, Any], source: str = "params") -> Config:
     """A :class:`Config` from a params mapping: missing keys take the defaults, unknown keys and wrong
     types raise :class:`ConfigError` naming ``source`` and the dotted key."""

@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from skellm.config import set_dotted
+
 REPO = Path(__file__).resolve().parents[1]
 FILES = ("dvc.yaml", "params.yaml", ".dvcignore", ".gitignore", ".dvc/config", ".dvc/.gitignore")
 DIRS = ("stages", "skellm", "rigs")
@@ -40,13 +42,10 @@ def set_params(path: Path, overrides: dict[str, Any]) -> None:
     """Set dotted keys (``lora.describe.steps``) in a params YAML file, which must already have them."""
     params = yaml.safe_load(path.read_text())
     for dotted, value in overrides.items():
-        *parents, leaf = dotted.split(".")
-        node = params
-        for key in parents:
-            node = node[key]
-        if leaf not in node:
-            raise KeyError(f"{path.name} has no {dotted}: the test's override is stale")
-        node[leaf] = value
+        try:
+            set_dotted(params, dotted, value)
+        except KeyError:
+            raise KeyError(f"{path.name} has no {dotted}: the test's override is stale") from None
     path.write_text(yaml.safe_dump(params, sort_keys=False))
 
 

@@ -140,3 +140,15 @@ def test_a_stage_stops_on_a_misspelt_key_with_one_line(tmp_path):
 def test_unseen_classes_must_be_in_the_corpus_label_set():
     message = _error({"split": {"unseen": {"D": ["drink_water", "moonwalk"]}}})
     assert "split.unseen.D" in message and "moonwalk" in message and "drink_water" not in message
+
+
+def test_set_dotted_sets_existing_keys_only():
+    from skellm.config import set_dotted
+
+    params = {"encoder": {"epochs": 40, "augment": {"mirror": 0.0}}, "seed": 0}
+    set_dotted(params, "encoder.augment.mirror", 0.5)
+    set_dotted(params, "seed", 3)
+    assert params == {"encoder": {"epochs": 40, "augment": {"mirror": 0.5}}, "seed": 3}
+    for stale in ("encoder.epoch", "encoder.epochs.x", "lora.rank"):
+        with pytest.raises(KeyError, match=stale):
+            set_dotted(params, stale, 1)
