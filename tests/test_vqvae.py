@@ -11,8 +11,8 @@ import math
 import pytest
 import torch
 
+from skellm.vqvae import PAD, VectorQuantizer, VQConfig, load, save, train_vqvae
 from skellm.vqvae import poincare as P
-from skellm.vqvae.codebook import PAD, VectorQuantizer
 from skellm.vqvae.losses import ContextPredictor, context_loss, zipf_loss, zipf_target
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -281,3 +281,82 @@ def test_context_loss_by_hand():
     torch.nn.init.zeros_(zero.net[-1].bias)
     assert context_loss(zero, z, codes).item() == pytest.approx(math.log(5), rel=1e-6)
     assert context_loss(zero, z[:, :2], codes[:, :2]).item() == 0
+
+
+# ---------------------------------------------------------------- model and training
+
+
+def _sinusoids(n: int = 8, t: int = 16, j: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
+    """n takes of (t, j, 3): one sinusoid per take (own frequency and phase), fixed per-channel
+    amplitudes; take 0 has its last 4 frames invalid (a whole latent window), take 1 its last 2 (half)."""
+    g = torch.Generator().manual_seed(0)
+    phase = torch.rand(n, 1, 1, 1, generator=g) * 2 * math.pi
+    freq = 0.3 + 0.3 * torch.rand(n, 1, 1, 1, generator=g)
+    amp = 0.5 + torch.rand(1, 1, j, 3, generator=g)
+    x = amp * torch.sin(torch.arange(t).float()[None, :, None, None] * freq + phase)
+    mask = torch.ones(n, t, dtype=torch.bool)
+    mask[0, -4:] = False
+    mask[1, -2:] = False
+    return x, mask
+
+
+def _tiny(geometry: str) -> VQConfig:
+    return VQConfig(codes=16, dim=8, hidden=32, geometry=geometry, dead_after=10)
+
+
+@pytest.mark.parametrize("geometry", ("euclidean", "hyperbolic"))
+def test_train_reconstruction_falls_and_save_load(geometry, tmp_path):
+    x, mask = _sinusoids()
+    model, hist = train_vqvae(x, mask, _tiny(geometry), steps=40, batch_size=8, lr=3e-3, seed=0)
+    assert len(hist) == 40
+    first = sum(h["recon"] for h in hist[:5]) / 5
+    last = sum(h["recon"] for h in hist[-5:]) / 5
+    assert last < 0.5 * first, (first, last)
+    assert all(math.isfinite(v) for h in hist for v in h.values())
+    codes = model.tokenize(x, mask)
+    assert codes.shape == (8, 4) and codes.dtype == torch.long
+    # a latent is valid if any of its frames is: take 0's last window is padding, take 1's is not
+    assert codes[0, -1].item() == PAD and (codes[:, :3] >= 0).all() and (codes[1:] >= 0).all()
+    # invalid frames are zeroed before the encoder and left out of the loss: garbage there changes nothing
+    junk = torch.where(mask[..., None, None], x, torch.full_like(x, 1e3))
+    assert torch.equal(model.tokenize(junk, mask), codes)
+    assert model(junk, mask).losses["recon"].item() == pytest.approx(model(x, mask).losses["recon"].item())
+    out = model(x, mask)
+    assert torch.equal(out.codes, codes) and out.recon.shape == x.shape
+    # recon loss = MSE over the valid frames only, in per-channel standard-deviation units
+    err = ((out.recon - x) / model.std.view(1, 1, 4, 3)).pow(2).mean((2, 3))
+    assert out.losses["recon"].item() == pytest.approx(err[mask].mean().item(), rel=1e-4)
+    save(model, tmp_path / "tok")
+    again = load(tmp_path / "tok")
+    assert again.cfg == model.cfg and not again.training
+    assert torch.equal(again.tokenize(x, mask), codes)
+    torch.testing.assert_close(again(x, mask).recon, out.recon, rtol=0, atol=0)
+
+
+def test_training_is_deterministic():
+    x, mask = _sinusoids()
+    cfg = _tiny("hyperbolic")
+    torch.manual_seed(123)
+    before = torch.rand(3)
+    torch.manual_seed(123)
+    m1, h1 = train_vqvae(x, mask, cfg, steps=12, batch_size=4, lr=3e-3, seed=5, log_every=3)
+    after = torch.rand(3)
+    m2, h2 = train_vqvae(x, mask, cfg, steps=12, batch_size=4, lr=3e-3, seed=5, log_every=3)
+    _, h3 = train_vqvae(x, mask, cfg, steps=12, batch_size=4, lr=3e-3, seed=6, log_every=3)
+    assert [h["step"] for h in h1] == [0, 3, 6, 9, 11]
+    assert h1 == h2 and h1 != h3
+    assert torch.equal(m1.tokenize(x, mask), m2.tokenize(x, mask))
+    assert torch.equal(before, after)  # the caller's RNG stream is untouched
+
+
+def test_config_and_shape_errors():
+    with pytest.raises(ValueError, match="geometry"):
+        VQConfig(geometry="spherical")
+    with pytest.raises(ValueError, match="power of 2"):
+        VQConfig(stride=3)
+    x, mask = _sinusoids(n=2, t=18)
+    model = train_vqvae(x[:, :16], mask[:, :16], _tiny("euclidean"), steps=1, batch_size=2)[0]
+    with pytest.raises(ValueError, match="multiple of the stride"):
+        model.tokenize(x, mask)
+    with pytest.raises(ValueError, match="expected"):
+        model.tokenize(x[:, :16, :3], mask[:, :16])
