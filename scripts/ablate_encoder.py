@@ -104,7 +104,8 @@ def table(results: dict[str, list[dict[str, Any]]]) -> str:
             per = [summary([m]).get(k) for m in runs]
             seeds = " / ".join(f"{v:.3f}" if k != "seconds" else f"{v:.0f}" for v in per if v is not None)
             mean = rows[name].get(k)
-            cells.append(seeds if len(per) == 1 or mean is None else f"{seeds} (mean {mean:.3f})")
+            fmt = ".0f" if k == "seconds" else ".3f"
+            cells.append(seeds if len(per) == 1 or mean is None else f"{seeds} (mean {mean:{fmt}})")
         out.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(out)
 

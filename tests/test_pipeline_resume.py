@@ -1,6 +1,7 @@
 """Kill-and-resume at the pipeline level: `dvc repro` killed (SIGKILL, process group) in the middle of
-`lora_recognize`, then run again, ends with the same LoRA weights (dvc.lock hash) and the same metrics as
-the uninterrupted run in the same repo; and a stage that fails leaves nothing dvc could take as done.
+`lora_recognize` or `pretrain_encoder`, then run again, ends with the same weights (dvc.lock hash) and the
+same metrics as the uninterrupted run in the same repo; and a stage that fails leaves nothing dvc could
+take as done.
 """
 
 from __future__ import annotations
@@ -33,9 +34,12 @@ def _metrics(repo: Path) -> dict:
     return llm
 
 
-def _kill_when_checkpointed(repo: Path, args: list[str], min_step: int) -> str:
-    """Start ``dvc ARGS``; SIGKILL its whole process group once lora_recognize has a checkpoint at
-    ``min_step`` or later (and before its last step); return what it printed."""
+def _kill_when_checkpointed(
+    repo: Path, args: list[str], min_step: int, last_glob: str = str(CKPT / "last"), steps: int = STEPS
+) -> str:
+    """Start ``dvc ARGS``; SIGKILL its whole process group once the stage's checkpoint pointer (the
+    ``last`` file matching ``last_glob``) names step ``min_step`` or later, before ``steps``; return
+    what it printed."""
     proc = subprocess.Popen(
         ["dvc", *args],
         cwd=repo,
@@ -45,13 +49,13 @@ def _kill_when_checkpointed(repo: Path, args: list[str], min_step: int) -> str:
         text=True,
         start_new_session=True,
     )
-    last = repo / CKPT / "last"
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline and proc.poll() is None:
-        step = int(last.read_text().strip().split("-")[-1]) if last.exists() else 0
+        found = sorted(repo.glob(last_glob))
+        step = int(found[0].read_text().strip().split("-")[-1]) if found else 0
         if step >= min_step:
             os.killpg(proc.pid, signal.SIGKILL)
-            assert step < STEPS, f"the kill came too late (checkpoint at step {step} of {STEPS})"
+            assert step < steps, f"the kill came too late (checkpoint at step {step} of {steps})"
             break
         time.sleep(0.2)
     out, _ = proc.communicate(timeout=60)
@@ -82,3 +86,32 @@ def test_dvc_repro_killed_during_lora_recognize_resumes_to_the_same_result(tmp_p
     # ... and evaluating the resumed model anyway gives the uninterrupted run's metrics
     dvc(repo, "repro", "-f", "-s", "evaluate")
     assert _metrics(repo) == want
+
+
+ENC_RESUME = {**TINY, "encoder.epochs": 4, "encoder.ckpt_every_steps": 2}
+
+
+def _encoder_metrics(repo: Path) -> dict:
+    enc = json.loads((repo / "metrics/encoder.json").read_text())
+    for wall_clock in ("train_seconds", "train_takes_per_s"):
+        enc.pop(wall_clock)
+    return enc
+
+
+@pytest.mark.slow
+def test_dvc_repro_killed_during_pretrain_encoder_resumes_to_the_same_result(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, ENC_RESUME)
+    dvc(repo, "repro", "pretrain_encoder")
+    commit_all(repo, "uninterrupted encoder")
+    weights, want = _lock_md5(repo, "pretrain_encoder", "models/encoder"), _encoder_metrics(repo)
+    curve = (repo / "metrics/curves/encoder/joint.csv").read_text().splitlines()
+    steps = int(curve[-1].split(",")[0])  # the last logged step: the kill must come before it
+    assert steps > 8
+
+    last = ".cache/skellm/encoder/*/last"
+    _kill_when_checkpointed(repo, ["repro", "-f", "-s", "pretrain_encoder"], 4, last, steps)
+    assert list(repo.glob(last))
+    out = dvc(repo, "repro", "pretrain_encoder")
+    assert "resumed from .cache/skellm/encoder/" in out, out
+    assert _lock_md5(repo, "pretrain_encoder", "models/encoder") == weights
+    assert _encoder_metrics(repo) == want
