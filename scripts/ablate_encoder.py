@@ -99,13 +99,13 @@ def table(results: dict[str, list[dict[str, Any]]]) -> str:
     keys = list(dict.fromkeys(k for r in rows.values() for k in r))
     out = ["| variant | " + " | ".join(keys) + " |", "|" + " --- |" * (len(keys) + 1)]
     for name, runs in results.items():
+        per_run = [summary([m]) for m in runs]
         cells = []
         for k in keys:
-            per = [summary([m]).get(k) for m in runs]
-            seeds = " / ".join(f"{v:.3f}" if k != "seconds" else f"{v:.0f}" for v in per if v is not None)
-            mean = rows[name].get(k)
             fmt = ".0f" if k == "seconds" else ".3f"
-            cells.append(seeds if len(per) == 1 or mean is None else f"{seeds} (mean {mean:{fmt}})")
+            seeds = " / ".join(f"{r[k]:{fmt}}" for r in per_run if k in r)
+            mean = rows[name].get(k)
+            cells.append(seeds if len(runs) == 1 or mean is None else f"{seeds} (mean {mean:{fmt}})")
         out.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(out)
 
