@@ -215,3 +215,11 @@ def test_emotion_corpora_get_knowledge_too(tmp_path):
             )
     sad = {r["text"] for r in rows if r["label"] == "sadness" and r["part"] == "head"}
     assert any("head" in t and ("bowed" in t or "low" in t) for t in sad)
+
+
+def test_config_declares_the_classes_the_generator_makes():
+    """params.yaml/config list D's labels by hand (config stays light); they must be the generator's."""
+    from skellm.config import NTU_ACTIONS, UNSEEN_ACTIONS
+
+    assert tuple(c.name for c in CLASSES) == NTU_ACTIONS
+    assert set(UNSEEN_ACTIONS) < set(NTU_ACTIONS)
