@@ -301,6 +301,7 @@ class LLMConfig:
     projector: str = "linear"  # linear (paper) | mlp
     tokens: str = "semantic"  # semantic | spatiotemporal | both
     dtype: str = "float32"  # float32 on CPU; bfloat16 for a 7B model on GPUs
+    cache_dir: str | None = ".cache/skellm/llm"  # the packaged GGUF's conversion, reused; None: convert
 
 
 @dataclass(frozen=True)

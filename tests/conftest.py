@@ -1,4 +1,5 @@
-"""Fixtures shared by several test files: the SmolLM2 tokenizer and a tiny LLaMA in a prepared-LLM folder."""
+"""Fixtures shared by several test files: the SmolLM2 tokenizer, a tiny LLaMA in a prepared-LLM folder,
+and one real `dvc repro` of the tiny pipeline."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 # Two xdist workers share the 2 cores: each stage run inside a test (threads: 0 = all usable cores)
 # gets one core, so the workers do not oversubscribe the machine.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+from pipeline_repo import SHARED, commit_all, dvc, make_repo
 from tinymodels import extract_tokenizer, write_tiny_llm
 
 
@@ -24,6 +26,19 @@ def tokenizer_dir(pytestconfig, tmp_path_factory):
 def tiny_llm_dir(tmp_path_factory, tokenizer_dir):
     """A prepared-LLM folder holding a 2-layer LLaMA (random weights) and the SmolLM2 tokenizer."""
     return write_tiny_llm(tmp_path_factory.mktemp("tiny_llm"), tokenizer_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_pipeline(tmp_path_factory):
+    """``(repo, output)``: a real, committed `dvc repro` of the whole tiny pipeline and what it printed.
+
+    One repro per session for the tests marked ``xdist_group("tiny_pipeline")`` (one worker runs them
+    all); each of them must leave the repo up to date.
+    """
+    repo = make_repo(tmp_path_factory.mktemp("tiny_pipeline"), SHARED)
+    out = dvc(repo, "repro")
+    commit_all(repo, "tiny pipeline run")
+    return repo, out
 
 
 @pytest.fixture

