@@ -322,6 +322,8 @@ class VQVAEConfig:
     batch_size: int = 32
     lr: float = 3.0e-4
     threads: int = 0  # torch CPU threads (0: all usable cores)
+    checkpoint_every: int = 50  # steps between resume checkpoints (a killed run resumes)
+    checkpoint_dir: str = ".cache/skellm/vqvae"  # the checkpoint is deleted once the run completes
     out: str = "models/vqvae"
 
     def __post_init__(self) -> None:

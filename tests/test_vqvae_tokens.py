@@ -119,3 +119,39 @@ def test_load_tokens_vqvae_adds_aligned_vectors_for_select_tokens(tmp_path: Path
     save_vq_tokens(vq_tokens_path(tmp_path, "train"), arr, ["t0", "t2", "t1"])
     with pytest.raises(ValueError, match="take ids differ"):
         load_tokens(tmp_path, "train", "vqvae")
+
+
+def test_training_killed_midway_resumes_to_the_same_weights(tmp_path: Path, monkeypatch) -> None:
+    from skellm.vqvae import train_vqvae
+
+    x, m = _takes(n=6)
+    cfg = VQConfig(codes=8, dim=4, stride=4, hidden=8, dead_after=2)  # resets happen: the RNG must resume
+    kw = {"cfg": cfg, "steps": 6, "batch_size": 4, "seed": 1}
+    ref, ref_hist = train_vqvae(x, m, **kw)
+    ckpt = tmp_path / "vqvae.pt"
+    real_step, calls = torch.optim.Adam.step, {"n": 0}
+
+    def dying_step(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 5:  # killed during step 5, after the checkpoint at step 4
+            raise KeyboardInterrupt
+        return real_step(self, *a, **k)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", dying_step)
+    with pytest.raises(KeyboardInterrupt):
+        train_vqvae(x, m, **kw, ckpt_path=ckpt, ckpt_every=2)
+    monkeypatch.setattr(torch.optim.Adam, "step", real_step)
+    assert torch.load(ckpt, weights_only=False)["step"] == 4
+    model, hist = train_vqvae(x, m, **kw, ckpt_path=ckpt, ckpt_every=2)
+    assert not ckpt.exists()  # a finished run leaves no checkpoint to resume
+    assert hist == ref_hist
+    for k, v in ref.state_dict().items():
+        torch.testing.assert_close(model.state_dict()[k], v, rtol=0, atol=0, msg=k)
+    # another setting must not resume from a stale checkpoint
+    with pytest.raises(KeyboardInterrupt):
+        monkeypatch.setattr(torch.optim.Adam, "step", dying_step)
+        calls["n"] = 0
+        train_vqvae(x, m, **kw, ckpt_path=ckpt, ckpt_every=2)
+    monkeypatch.setattr(torch.optim.Adam, "step", real_step)
+    _, other = train_vqvae(x, m, **{**kw, "seed": 2}, ckpt_path=ckpt, ckpt_every=2)
+    assert len(other) == 6 and other != ref_hist

@@ -112,7 +112,16 @@ def run_stage(cfg: Config, paths: Paths = PATHS) -> dict[str, Any]:
     train = sets["train"]
     t0 = time.perf_counter()
     model, hist = train_vqvae(
-        train.positions, train.time_mask, vq_config(v), v.steps, v.batch_size, v.lr, cfg.seed, progress=True
+        train.positions,
+        train.time_mask,
+        vq_config(v),
+        v.steps,
+        v.batch_size,
+        v.lr,
+        cfg.seed,
+        progress=True,
+        ckpt_path=Path(v.checkpoint_dir) / "vqvae.pt",
+        ckpt_every=v.checkpoint_every,
     )
     secs = time.perf_counter() - t0
     out_dir = Path(v.out)
