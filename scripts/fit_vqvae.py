@@ -43,17 +43,14 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     import torch
 
-    from skellm.data.labelspace import LabelSpace
-    from skellm.encoder.dataset import load_split
     from skellm.io import write_json
     from skellm.vqvae.codebook import perplexity
     from skellm.vqvae.model import VQConfig
+    from skellm.vqvae.tokens import load_split_sets
     from skellm.vqvae.train import train_vqvae
 
-    split = ROOT / "data/split"
-    labels = LabelSpace.load(split / "labels.json")
-    train = load_split(split / "train.parquet", labels)
-    test = load_split(split / "test.parquet", labels)
+    sets = load_split_sets(ROOT / "data/split")  # as the vqvae_tokens stage reads them
+    train, test = sets["train"], sets["test"]
     out = {}
     for geometry in args.geometry:
         cfg = dataclasses.replace(VQConfig(), geometry=geometry)

@@ -299,9 +299,38 @@ class LLMConfig:
     path: str | None = None  # local HF causal-LM folder; None: the packaged SmolLM2-135M-Instruct
     out: str = "models/llm"
     projector: str = "linear"  # linear (paper) | mlp
-    tokens: str = "semantic"  # semantic | spatiotemporal | both
+    tokens: str = "semantic"  # semantic | spatiotemporal | both | vqvae (LLM-AR action sentences)
     dtype: str = "float32"  # float32 on CPU; bfloat16 for a 7B model on GPUs
     cache_dir: str | None = ".cache/skellm/llm"  # the packaged GGUF's conversion, reused; None: convert
+
+
+@dataclass(frozen=True)
+class VQVAEConfig:
+    """``vqvae``: LLM-AR's action VQ-VAE tokenizer (skellm.vqvae), trained only when ``llm.tokens`` is
+    ``vqvae``. Architecture fields are :class:`skellm.vqvae.model.VQConfig`'s; the run uses ``seed``."""
+
+    codes: int = 256  # codebook size U
+    dim: int = 64  # code width D (the projector maps it to the LLM's width)
+    stride: int = 4  # frames per token: W = harmonize.frames / stride
+    hidden: int = 128
+    geometry: str = "hyperbolic"  # hyperbolic (Poincare ball) | euclidean (ablation)
+    curvature: float = 1.0
+    beta: float = 0.25  # commitment weight
+    zipf_weight: float = 0.1
+    context_weight: float = 0.1
+    dead_after: int = 50  # training steps unused before a code is reset
+    steps: int = 400  # ~170 s on 2 cores (scripts/fit_vqvae.py)
+    batch_size: int = 32
+    lr: float = 3.0e-4
+    threads: int = 0  # torch CPU threads (0: all usable cores)
+    checkpoint_every: int = 50  # steps between resume checkpoints (a killed run resumes)
+    checkpoint_dir: str = ".cache/skellm/vqvae"  # the checkpoint is deleted once the run completes
+    out: str = "models/vqvae"
+
+    def __post_init__(self) -> None:
+        _one_of("vqvae.geometry", self.geometry, ("hyperbolic", "euclidean"))
+        if self.stride < 1 or self.stride & (self.stride - 1):
+            raise ConfigError(f"vqvae.stride must be a power of 2, got {self.stride}")
 
 
 @dataclass(frozen=True)
@@ -359,6 +388,7 @@ class Config:
     baseline: BaselineConfig = field(default_factory=BaselineConfig)
     text: TextConfig = field(default_factory=TextConfig)
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    vqvae: VQVAEConfig = field(default_factory=VQVAEConfig)
     llm: LLMConfig = field(default_factory=LLMConfig)
     lora: LoraConfig = field(default_factory=LoraConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
@@ -385,7 +415,7 @@ class Paths:
     harmonized: Path = Path("data/harmonized")  # takes.parquet, layouts.json
     split: Path = Path("data/split")  # train.parquet, test.parquet, labels.json
     text_features: Path = Path("data/text/features")  # stem of .safetensors + .json
-    tokens: Path = Path("data/tokens")  # {train,test}.safetensors + .parquet
+    tokens: Path = Path("data/tokens")  # {train,test}.safetensors + .parquet, vqvae_{train,test}.safetensors
     predictions: Path = Path("data/eval/predictions.parquet")  # descriptions.parquet beside it
     baseline_predictions: Path = Path("data/eval/baseline.parquet")
     models: Path = Path("models")  # lora_describe/, lora_recognize/ (encoder.out and llm.out are params)

@@ -49,6 +49,13 @@ TINY = {
     "eval.describe_max_new_tokens": 8,
     "eval.max_describe": 2,
     "eval.threads": 1,
+    # used only by the llm.tokens=vqvae experiment (the default run writes empty VQ-VAE outputs)
+    "vqvae.codes": 16,
+    "vqvae.dim": 8,
+    "vqvae.hidden": 16,
+    "vqvae.steps": 4,
+    "vqvae.batch_size": 8,
+    "vqvae.threads": 1,
 }
 # the session's shared repro (conftest.tiny_pipeline): long enough, with checkpoints often enough, for the
 # kill-and-resume tests to kill the encoder and the recognition LoRA mid-stage

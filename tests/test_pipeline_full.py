@@ -108,6 +108,7 @@ def _check_metrics(repo: Path) -> None:
         assert rec["score"][c]["error_rate"] == 0.0  # closed-set scoring always names a label
         # evaluate's encoder baseline reads the exported token logits: it must agree with the encoder stage
         assert rec["encoder_classifier"][c]["accuracy"] == pytest.approx(encoder["accuracy"][c], abs=1e-4)
+    assert json.loads((repo / "metrics/vqvae.json").read_text())["used"] is False  # llm.tokens: semantic
     desc = llm["description"]
     assert desc["n"] == TINY["eval.max_describe"]
     assert all(0.0 <= desc[k] <= 1.0 for k in DESCRIPTION)
@@ -122,14 +123,16 @@ def _check_metrics(repo: Path) -> None:
 
 
 def _check_experiment(repo: Path) -> None:
-    """`dvc exp run` on the LoRA rank re-runs the LoRA stages and evaluate only; exp show/diffs see it."""
+    """`dvc exp run` on the LoRA rank and llm.tokens=vqvae re-runs the VQ-VAE, LoRA stages and evaluate
+    only; exp show/diffs see it. (One experiment for both: a second would add ~2 min of LoRA + evaluate.)"""
 
     def metrics(name: str) -> dict:
         return json.loads((repo / "metrics" / name).read_text())
 
     before = metrics("lora_recognize.json")
-    out = dvc(repo, "exp", "run", "-n", "rank8", "-S", f"lora.rank={EXP_RANK}")
-    assert _ran(out) == LORA_AND_AFTER
+    out = dvc(repo, "exp", "run", "-n", "rank8", "-S", f"lora.rank={EXP_RANK}", "-S", "llm.tokens=vqvae")
+    assert _ran(out) == {"vqvae_tokens"} | LORA_AND_AFTER
+    _check_vqvae_tokens(repo)
     adapter = json.loads((repo / "models/lora_recognize/adapter/adapter_config.json").read_text())
     assert adapter["r"] == EXP_RANK
     after = metrics("lora_recognize.json")
@@ -150,3 +153,21 @@ def _check_experiment(repo: Path) -> None:
     assert "recognition.score.A.accuracy" in diff["metrics/llm.json"]
     params = json.loads(dvc(repo, "params", "diff", "--json"))
     assert params["params.yaml"]["lora.rank"] == {"old": RANK, "new": EXP_RANK, "diff": EXP_RANK - RANK}
+
+
+def _check_vqvae_tokens(repo: Path) -> None:
+    """After `-S llm.tokens=vqvae`: the VQ-VAE was trained, and LoRA and evaluate read its tokens."""
+    from skellm.llm.model import META_FILE
+    from skellm.vqvae.export import load_vq_tokens
+
+    vq = json.loads((repo / "metrics/vqvae.json").read_text())
+    assert vq["used"] is True and vq["steps"] == TINY["vqvae.steps"]
+    assert 0.0 < vq["test"]["usage"] <= 1.0 and vq["test"]["perplexity"] >= 1.0
+    for split in ("train", "test"):
+        ids = read_takes(repo / f"data/tokens/{split}.parquet", columns=["take_id"])["take_id"].to_pylist()
+        t = load_vq_tokens(repo / f"data/tokens/vqvae_{split}.safetensors", ids)  # same takes, same order
+        assert t["vectors"].shape == (len(ids), 64 // 4, TINY["vqvae.dim"])
+    meta = json.loads((repo / "models/lora_recognize" / META_FILE).read_text())
+    assert (meta["token_kind"], meta["in_dim"]) == ("vqvae", TINY["vqvae.dim"])
+    llm = json.loads((repo / "metrics/llm.json").read_text())
+    assert set(MODES) <= set(llm["recognition"]) and llm["unseen"]["D"]["n"] == 9

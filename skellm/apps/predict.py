@@ -291,6 +291,8 @@ class Predictor:
 
         from skellm.llm.model import select_tokens
 
+        if self.lm.token_kind == "vqvae":  # predict encodes takes with the GCN encoder only, so far
+            raise NotImplementedError("skellm predict does not run the VQ-VAE yet (llm.tokens: vqvae)")
         jmax = max(t["spatial"].shape[0] for t in tokens)
         batch = {}
         for key in ("semantic", "temporal", "temporal_mask"):

@@ -101,11 +101,12 @@ def evaluate(
     from skellm.llm.prompts import recognition_question
 
     threads = set_torch_threads(eval_cfg.threads)
-    tensors, table = load_tokens(tokens_dir, "test")
-    spec = LabelSpace.load(labels_json)
-    classes, label_sets = spec.classes, spec.corpora
     model = load_trained(llm_dir, trained_dir)
     model.eval()
+    # the tokens the model was trained on (llm.tokens at LoRA time, saved with it)
+    tensors, table = load_tokens(tokens_dir, "test", model.token_kind)
+    spec = LabelSpace.load(labels_json)
+    classes, label_sets = spec.classes, spec.corpora
     fmt = lora.answer_format
     bs, max_new = eval_cfg.batch_size, eval_cfg.max_new_tokens
     corpora, labels = table["corpus"].to_list(), table["label"].to_list()

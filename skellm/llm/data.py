@@ -22,8 +22,11 @@ class Example:
     answer: str
 
 
-def load_tokens(tokens_dir: str | Path, split: str):
-    """``(tensors, table)`` for one split: the safetensors dict and the parquet rows (polars)."""
+def load_tokens(tokens_dir: str | Path, split: str, kind: str | None = None):
+    """``(tensors, table)`` for one split: the safetensors dict and the parquet rows (polars).
+
+    ``kind`` ``vqvae`` adds the VQ-VAE's token vectors and mask as ``vqvae``/``vqvae_mask`` (what
+    :func:`skellm.llm.model.select_tokens` reads), checked to be the table's takes in its order."""
     import polars as pl
     from safetensors.torch import load_file
 
@@ -36,6 +39,11 @@ def load_tokens(tokens_dir: str | Path, split: str):
     n = tensors["semantic"].shape[0]
     if table.height != n:
         raise ValueError(f"{base}.parquet: {table.height} rows but {n} token rows")
+    if kind == "vqvae":
+        from skellm.vqvae.export import load_vq_tokens, vq_tokens_path
+
+        vq = load_vq_tokens(vq_tokens_path(tokens_dir, split), table["take_id"].to_list())
+        tensors = {**tensors, "vqvae": vq["vectors"], "vqvae_mask": vq["mask"]}
     return tensors, table
 
 

@@ -21,7 +21,8 @@ from skellm.io import write_json
 from skellm.llm.projector import make_projector, projector_in_dim
 from skellm.llm.prompts import split_template
 
-TOKEN_KINDS = ("semantic", "spatiotemporal", "both")
+# vqvae: LLM-AR's action sentences (skellm.vqvae.tokens), merged into the tensors by llm.data.load_tokens
+TOKEN_KINDS = ("semantic", "spatiotemporal", "both", "vqvae")
 IGNORE = -100
 META_FILE = "skeleton_lm.json"
 PROJECTOR_FILE = "projector.safetensors"
@@ -32,13 +33,17 @@ def select_tokens(tensors: dict[str, Any], kind: str, index=None):
     """Skeleton tokens of one kind as ``(feats (B, K, C) float32, mask (B, K) bool)``.
 
     semantic: the one global token; spatiotemporal: spatial then temporal tokens with their masks;
-    both: semantic, spatial, temporal. ``index`` selects rows (a slice, list or tensor).
+    both: semantic, spatial, temporal; vqvae: the VQ-VAE's W code vectors with their PAD mask (keys
+    ``vqvae``/``vqvae_mask``). ``index`` selects rows (a slice, list or tensor).
     """
     import torch
 
     def rows(name):
         t = tensors[name]
         return t if index is None else t[index]
+
+    if kind == "vqvae":
+        return rows("vqvae").float(), rows("vqvae_mask").bool()
 
     sem = rows("semantic").float()[:, None, :]
     parts, masks = [], []

@@ -76,20 +76,21 @@ def train_stage(
     from skellm import training
     from skellm.io import sha256_file
     from skellm.llm.data import Collator, load_tokens, step_order, task_examples
-    from skellm.llm.model import load_base, load_trained, new_model, save_trained
+    from skellm.llm.model import load_base, load_trained, new_model, save_trained, select_tokens
 
     cfg = getattr(lora, task)
     steps, batch_size = cfg.steps, cfg.batch_size
     training.set_seed(seed)
     set_torch_threads(lora.threads)
     accelerator = training.make_accelerator(lora.device, seed, mixed_precision=lora.mixed_precision)
-    tensors, table = load_tokens(tokens_dir, "train")
+    tensors, table = load_tokens(tokens_dir, "train", llm_cfg.tokens)
     dtype = llm_cfg.dtype
     if init_dir:
         model = load_trained(llm_dir, init_dir, trainable=True, dtype=dtype)
     else:
         llm, tok = load_base(llm_dir, dtype)
-        model = new_model(llm, tok, tensors["semantic"].shape[-1], llm_cfg, lora)
+        in_dim = select_tokens(tensors, llm_cfg.tokens, [0])[0].shape[-1]
+        model = new_model(llm, tok, in_dim, llm_cfg, lora)
     examples = task_examples(task, table, lora, tasks)
     collate = Collator(model, tensors, examples, model.token_kind)
     # ``steps`` counts optimizer steps: each of the N processes takes its own batch per step
@@ -123,6 +124,8 @@ def train_stage(
             "init": str(init_dir),
         }
         spec["tokens"] = sha256_file(Path(tokens_dir) / "train.safetensors")
+        if llm_cfg.tokens == "vqvae":
+            spec["vqvae_tokens"] = sha256_file(Path(tokens_dir) / "vqvae_train.safetensors")
         if accelerator.is_main_process:
             _fingerprint(ckpt_dir, spec)
         accelerator.wait_for_everyone()
