@@ -295,13 +295,43 @@ class EncoderConfig:
 
 
 @dataclass(frozen=True)
+class TQPConfig:
+    """``llm.tqp``: SUGAR's Temporal Query Projection (skellm.llm.tqp); also the single Q-Former's.
+
+    query_len k (also the segment length), Q-Former blocks per step, attention heads, inner width.
+    The paper's query length is 128 (skellm/llm/presets/paper.yaml); the CPU default is small."""
+
+    query_len: int = 4
+    depth: int = 1
+    heads: int = 4
+    width: int = 256
+
+    def __post_init__(self) -> None:
+        if min(self.query_len, self.depth, self.heads, self.width) < 1 or self.width % self.heads:
+            raise ConfigError(
+                f"llm.tqp: query_len, depth, heads, width must be >= 1 and width ({self.width}) "
+                f"divisible by heads ({self.heads})"
+            )
+
+
+@dataclass(frozen=True)
 class LLMConfig:
     path: str | None = None  # local HF causal-LM folder; None: the packaged SmolLM2-135M-Instruct
     out: str = "models/llm"
-    projector: str = "linear"  # linear (paper) | mlp
-    tokens: str = "semantic"  # semantic | spatiotemporal | both | vqvae (LLM-AR action sentences)
+    projector: str = "linear"  # linear (paper) | mlp | tqp (SUGAR) | qformer (one Q-Former, ablation)
+    tokens: str = "semantic"  # semantic | spatiotemporal | both | temporal | vqvae (LLM-AR action sentences)
     dtype: str = "float32"  # float32 on CPU; bfloat16 for a 7B model on GPUs
     cache_dir: str | None = ".cache/skellm/llm"  # the packaged GGUF's conversion, reused; None: convert
+    tqp: TQPConfig = field(default_factory=TQPConfig)
+
+    def __post_init__(self) -> None:
+        _one_of("llm.projector", self.projector, ("linear", "mlp", "tqp", "qformer"))
+        _one_of("llm.tokens", self.tokens, ("semantic", "spatiotemporal", "both", "temporal", "vqvae"))
+        if self.projector in ("tqp", "qformer") and self.tokens == "semantic":
+            raise ConfigError(
+                f"llm.projector {self.projector} reads a token sequence, but llm.tokens semantic is one "
+                "token: set llm.tokens to temporal (SUGAR), spatiotemporal, both or vqvae"
+            )
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ Import this module only inside functions: it imports torch.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,11 @@ from torch import nn
 
 from skellm.config import LLMConfig, LoraConfig
 from skellm.io import write_json
-from skellm.llm.projector import make_projector, projector_in_dim
+from skellm.llm.projector import is_sequence_projector, make_projector, projector_in_dim, projector_options
 from skellm.llm.prompts import split_template
 
 # vqvae: LLM-AR's action sentences (skellm.vqvae.tokens), merged into the tensors by llm.data.load_tokens
-TOKEN_KINDS = ("semantic", "spatiotemporal", "both", "vqvae")
+TOKEN_KINDS = ("semantic", "spatiotemporal", "both", "temporal", "vqvae")
 IGNORE = -100
 META_FILE = "skeleton_lm.json"
 PROJECTOR_FILE = "projector.safetensors"
@@ -33,7 +34,8 @@ def select_tokens(tensors: dict[str, Any], kind: str, index=None):
     """Skeleton tokens of one kind as ``(feats (B, K, C) float32, mask (B, K) bool)``.
 
     semantic: the one global token; spatiotemporal: spatial then temporal tokens with their masks;
-    both: semantic, spatial, temporal; vqvae: the VQ-VAE's W code vectors with their PAD mask (keys
+    both: semantic, spatial, temporal; temporal: the temporal tokens only (SUGAR's time series for the
+    tqp projector); vqvae: the VQ-VAE's W code vectors with their PAD mask (keys
     ``vqvae``/``vqvae_mask``). ``index`` selects rows (a slice, list or tensor).
     """
     import torch
@@ -50,8 +52,8 @@ def select_tokens(tensors: dict[str, Any], kind: str, index=None):
     if kind in ("semantic", "both"):
         parts.append(sem)
         masks.append(torch.ones(sem.shape[:2], dtype=torch.bool))
-    if kind in ("spatiotemporal", "both"):
-        for name in ("spatial", "temporal"):
+    if kind in ("spatiotemporal", "both", "temporal"):
+        for name in ("spatial", "temporal") if kind != "temporal" else ("temporal",):
             parts.append(rows(name).float())
             masks.append(rows(f"{name}_mask").bool())
     if not parts:
@@ -109,6 +111,7 @@ class SkeletonLM(nn.Module):
         import torch
 
         dev = self.device
+        proj, fmask = self.project(feats, fmask)
         b, k = fmask.shape
         p = len(self.prefix_ids)
         length = p + k + max(len(t) for t in tails)
@@ -129,8 +132,7 @@ class SkeletonLM(nn.Module):
                 labels[i, s + k :] = torch.tensor(tail_labels[i], dtype=torch.long)
         ids, attn, skel = ids.to(dev), attn.to(dev), skel.to(dev)
         emb = self.llm.get_input_embeddings()(ids)
-        proj = self.projector(feats.to(dev, dtype=self.projector_dtype())).to(emb.dtype)
-        emb = emb.masked_scatter(skel[..., None], proj)
+        emb = emb.masked_scatter(skel[..., None], proj.to(emb.dtype))
         out = {
             "inputs_embeds": emb,
             "attention_mask": attn,
@@ -139,6 +141,16 @@ class SkeletonLM(nn.Module):
         if tail_labels is not None:
             out["labels"] = labels.to(dev)
         return out
+
+    def project(self, feats, fmask):
+        """Projected skeleton tokens (B, K', H) and their mask (B, K') on the model's device: one per
+        input token (linear, mlp), or the query projector's own (tqp, qformer)."""
+        dev = self.device
+        x = feats.to(dev, dtype=self.projector_dtype())
+        if is_sequence_projector(self.projector):
+            proj, mask = self.projector(x, fmask.to(dev))
+            return proj, mask.cpu()
+        return self.projector(x), fmask
 
     def projector_dtype(self):
         return next(self.projector.parameters()).dtype
@@ -230,7 +242,7 @@ def new_model(llm, tokenizer, in_dim: int, llm_cfg: LLMConfig, lora: LoraConfig)
     llm.requires_grad_(False)
     peft_llm = get_peft_model(llm, lora_config(lora))
     hidden = llm.get_input_embeddings().weight.shape[1]
-    proj = make_projector(llm_cfg.projector, in_dim, hidden)
+    proj = make_projector(llm_cfg.projector, in_dim, hidden, dataclasses.asdict(llm_cfg.tqp))
     return SkeletonLM(peft_llm, proj, tokenizer, llm_cfg.tokens, llm_cfg.projector)
 
 
@@ -249,6 +261,8 @@ def save_trained(model: SkeletonLM, out_dir: str | Path, extra: dict[str, Any] |
         "projector": model.projector_kind,
         "in_dim": projector_in_dim(model.projector),
     }
+    if opts := projector_options(model.projector):
+        meta["projector_options"] = opts
     write_json(out / META_FILE, {**meta, **(extra or {})})
 
 
@@ -274,7 +288,7 @@ def load_trained(
     llm, tok = load_base(llm_dir, dtype)
     peft_llm = PeftModel.from_pretrained(llm, trained / ADAPTER_DIR, is_trainable=trainable)
     hidden = llm.get_input_embeddings().weight.shape[1]
-    proj = make_projector(meta["projector"], meta["in_dim"], hidden)
+    proj = make_projector(meta["projector"], meta["in_dim"], hidden, meta.get("projector_options"))
     proj.load_state_dict(load_file(trained / PROJECTOR_FILE))
     proj.requires_grad_(trainable)
     return SkeletonLM(peft_llm, proj, tok, meta["token_kind"], meta["projector"])

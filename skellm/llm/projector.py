@@ -1,24 +1,51 @@
-"""Projector from skeleton-token channels to the language model's embedding width."""
+"""Projector from skeleton-token channels to the language model's embedding width.
+
+``linear`` (EAI-LLM's) and ``mlp`` map every token on its own; ``tqp`` (SUGAR's Temporal Query
+Projection) and ``qformer`` (one Q-Former, its ablation) read the whole token sequence with its mask
+and give ``llm.tqp.query_len`` tokens (:mod:`skellm.llm.tqp`).
+"""
 
 from __future__ import annotations
 
-PROJECTORS = ("linear", "mlp")
+from typing import Any
+
+PROJECTORS = ("linear", "mlp", "tqp", "qformer")
 
 
-def make_projector(kind: str, in_dim: int, out_dim: int):
-    """A single linear layer (paper default) or a two-layer GELU MLP."""
+def make_projector(kind: str, in_dim: int, out_dim: int, tqp: dict[str, Any] | None = None):
+    """A single linear layer (paper default), a two-layer GELU MLP, or a query projector configured by
+    ``tqp`` (query_len, depth, heads, width; defaults of :class:`skellm.config.TQPConfig`)."""
     from torch import nn
 
     if kind == "linear":
         return nn.Linear(in_dim, out_dim)
     if kind == "mlp":
         return nn.Sequential(nn.Linear(in_dim, out_dim), nn.GELU(), nn.Linear(out_dim, out_dim))
+    if kind in ("tqp", "qformer"):
+        from skellm.llm.tqp import QueryProjector
+
+        opts = {k: v for k, v in (tqp or {}).items() if k != "chain"}
+        return QueryProjector(in_dim, out_dim, chain=kind == "tqp", **opts)
     raise ValueError(f"llm.projector must be one of {PROJECTORS}, not {kind!r}")
+
+
+def is_sequence_projector(projector) -> bool:
+    """Whether ``projector`` reads (tokens, mask) and returns its own tokens and mask."""
+    from skellm.llm.tqp import QueryProjector
+
+    return isinstance(projector, QueryProjector)
+
+
+def projector_options(projector) -> dict[str, Any]:
+    """What :func:`make_projector` needs beyond kind and widths to rebuild ``projector``."""
+    return dict(projector.config) if is_sequence_projector(projector) else {}
 
 
 def projector_in_dim(projector) -> int:
     """The skeleton-token width a projector made by :func:`make_projector` reads."""
     from torch import nn
 
+    if is_sequence_projector(projector):
+        return projector.in_features
     first = projector[0] if isinstance(projector, nn.Sequential) else projector
     return int(first.in_features)
