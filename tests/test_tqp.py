@@ -134,3 +134,21 @@ def test_tiny_lora_run_through_tqp_lowers_the_answer_loss(tokens_dir, tiny_llm_d
     trained = load_trained(tiny_llm_dir, tmp_path / "recognize")
     assert trained.projector_kind == "tqp"
     assert loss(trained) < before - 1.0
+
+    # evaluate reads the saved projector kind and answers in both modes (and on zeroed tokens)
+    from skellm.config import EvalConfig
+    from skellm.eval.evaluate import MODES, evaluate
+
+    metrics = evaluate(
+        EvalConfig(batch_size=4, max_new_tokens=3, describe_max_new_tokens=4, max_describe=2, threads=1),
+        LORA,
+        tokens_dir=tokens_dir,
+        labels_json=tokens_dir / "labels.json",
+        llm_dir=tiny_llm_dir,
+        trained_dir=tmp_path / "recognize",
+        metrics_path=tmp_path / "llm.json",
+        plots_dir=tmp_path / "plots",
+        predictions_path=tmp_path / "pred.parquet",
+    )
+    assert set(metrics["recognition"]) == set(MODES)
+    assert metrics["recognition"]["score"]["overall"]["error_rate"] == 0.0
