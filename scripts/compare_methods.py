@@ -42,10 +42,13 @@ def _dvc(*args: str) -> str:
     return proc.stdout
 
 
-def run_variant(name: str, sets: dict[str, Any]) -> dict[str, Any]:
-    """Metrics of one variant: the workspace's files (no overrides) or a `dvc exp run --temp`."""
+def run_variant(name: str, sets: dict[str, Any], reuse: bool = False) -> dict[str, Any]:
+    """Metrics of one variant: the workspace's files (no overrides), the experiment of that name when
+    ``reuse`` and it exists, or a new `dvc exp run --temp`."""
     if not sets:
         return {"sets": {}, "seconds": None, **{m: _read(ROOT / m) for m in METRICS}}
+    if reuse and (found := _exp_metrics(name, missing_ok=True)):
+        return {"sets": sets, "seconds": None, **found}
     subprocess.run(["dvc", "exp", "remove", name], cwd=ROOT, capture_output=True, check=False)  # a rerun
     args = ["exp", "run", "--temp", "-n", name]
     for key, value in sets.items():
@@ -60,12 +63,14 @@ def _read(path: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def _exp_metrics(name: str) -> dict[str, Any]:
+def _exp_metrics(name: str, missing_ok: bool = False) -> dict[str, Any] | None:
     for commit in json.loads(_dvc("exp", "show", "--json")):
         for exp in commit.get("experiments") or []:
             if exp.get("name") == name:
                 metrics = exp["revs"][0]["data"].get("metrics", {})
                 return {m: metrics.get(m, {}).get("data") for m in METRICS}
+    if missing_ok:
+        return None
     raise SystemExit(f"experiment {name} not found in `dvc exp show`")
 
 
@@ -92,12 +97,13 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--variant", action="append", required=True, help="NAME:KEY=VALUE,...")
     ap.add_argument("--out", type=Path, default=ROOT / "metrics/compare/methods.json")
+    ap.add_argument("--reuse", action="store_true", help="collect existing experiments of the same name")
     args = ap.parse_args(argv)
     runs = {}
     for text in args.variant:
         name, sets = parse_variant(text)
         print(f"{name}: {sets or 'the committed run'}", flush=True)
-        runs[name] = run_variant(name, sets)
+        runs[name] = run_variant(name, sets, args.reuse)
     md = table(runs)
     print(md)
     args.out.parent.mkdir(parents=True, exist_ok=True)
