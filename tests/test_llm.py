@@ -351,24 +351,33 @@ def test_prepare_rejects_missing_and_non_causal_folders(tmp_path, tiny_llm_dir):
     assert list(out.iterdir()) == [out / "source.json"]  # points at the folder, copies nothing
 
 
+def run_evaluate(params, lora, tokens_dir, llm_dir, trained_dir, out):
+    """The evaluate stage's function on ``tokens_dir``, writing llm.json, plots/ and pred.parquet
+    under ``out``; its metrics."""
+    from skellm.eval.evaluate import evaluate
+
+    return evaluate(
+        params,
+        lora,
+        tokens_dir=tokens_dir,
+        labels_json=tokens_dir / "labels.json",
+        llm_dir=llm_dir,
+        trained_dir=trained_dir,
+        metrics_path=out / "llm.json",
+        plots_dir=out / "plots",
+        predictions_path=out / "pred.parquet",
+    )
+
+
 def test_evaluate_writes_every_mode_and_baseline(model, tiny_llm_dir, tokens_dir, tmp_path):
     import polars as pl
 
-    from skellm.eval.evaluate import MODES, evaluate
+    from skellm.eval.evaluate import MODES
 
     save_trained(model, tmp_path / "trained")
     params = EvalConfig(batch_size=4, max_new_tokens=3, describe_max_new_tokens=6, threads=1)
-    metrics = evaluate(
-        params,
-        replace(LORA, holdout_labels=("sadness",)),
-        tokens_dir=tokens_dir,
-        labels_json=tokens_dir / "labels.json",
-        llm_dir=tiny_llm_dir,
-        trained_dir=tmp_path / "trained",
-        metrics_path=tmp_path / "llm.json",
-        plots_dir=tmp_path / "plots",
-        predictions_path=tmp_path / "pred.parquet",
-    )
+    lora = replace(LORA, holdout_labels=("sadness",))
+    metrics = run_evaluate(params, lora, tokens_dir, tiny_llm_dir, tmp_path / "trained", tmp_path)
     assert json.loads((tmp_path / "llm.json").read_text())["recognition"].keys() == set(MODES)
     rec = metrics["recognition"]
     assert rec["score"]["overall"]["error_rate"] == 0.0  # scoring never yields an Error

@@ -7,7 +7,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from test_llm import LORA, _tokens, tokens_dir  # noqa: E402, F401  (tokens_dir: a fixture)
+from test_llm import LORA, _tokens, run_evaluate, tokens_dir  # noqa: E402, F401  (tokens_dir: a fixture)
 
 from skellm.config import ConfigError, LLMConfig, TQPConfig, config_from_dict  # noqa: E402
 from skellm.llm import data as lldata  # noqa: E402
@@ -137,18 +137,9 @@ def test_tiny_lora_run_through_tqp_lowers_the_answer_loss(tokens_dir, tiny_llm_d
 
     # evaluate reads the saved projector kind and answers in both modes (and on zeroed tokens)
     from skellm.config import EvalConfig
-    from skellm.eval.evaluate import MODES, evaluate
+    from skellm.eval.evaluate import MODES
 
-    metrics = evaluate(
-        EvalConfig(batch_size=4, max_new_tokens=3, describe_max_new_tokens=4, max_describe=2, threads=1),
-        LORA,
-        tokens_dir=tokens_dir,
-        labels_json=tokens_dir / "labels.json",
-        llm_dir=tiny_llm_dir,
-        trained_dir=tmp_path / "recognize",
-        metrics_path=tmp_path / "llm.json",
-        plots_dir=tmp_path / "plots",
-        predictions_path=tmp_path / "pred.parquet",
-    )
+    params = EvalConfig(batch_size=4, max_new_tokens=3, describe_max_new_tokens=4, max_describe=2, threads=1)
+    metrics = run_evaluate(params, LORA, tokens_dir, tiny_llm_dir, tmp_path / "recognize", tmp_path)
     assert set(metrics["recognition"]) == set(MODES)
     assert metrics["recognition"]["score"]["overall"]["error_rate"] == 0.0

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-PROJECTORS = ("linear", "mlp", "tqp", "qformer")
+QUERY_PROJECTORS = ("tqp", "qformer")  # read the whole sequence and give their own tokens
+PROJECTORS = ("linear", "mlp", *QUERY_PROJECTORS)
 
 
 def make_projector(kind: str, in_dim: int, out_dim: int, tqp: dict[str, Any] | None = None):
@@ -21,7 +22,7 @@ def make_projector(kind: str, in_dim: int, out_dim: int, tqp: dict[str, Any] | N
         return nn.Linear(in_dim, out_dim)
     if kind == "mlp":
         return nn.Sequential(nn.Linear(in_dim, out_dim), nn.GELU(), nn.Linear(out_dim, out_dim))
-    if kind in ("tqp", "qformer"):
+    if kind in QUERY_PROJECTORS:
         from skellm.llm.tqp import QueryProjector
 
         opts = {k: v for k, v in (tqp or {}).items() if k != "chain"}

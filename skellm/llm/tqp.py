@@ -24,8 +24,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-QUERY_PROJECTORS = ("tqp", "qformer")
-
 
 class QFormerBlock(nn.Module):
     """Self-attention over the queries, cross-attention into the keys, feed-forward (pre-LN)."""
