@@ -42,11 +42,16 @@ def _dvc(*args: str) -> str:
     return proc.stdout
 
 
-def run_variant(name: str, sets: dict[str, Any], reuse: bool = False) -> dict[str, Any]:
-    """Metrics of one variant: the workspace's files (no overrides), the experiment of that name when
-    ``reuse`` and it exists, or a new `dvc exp run --temp`."""
+def run_variant(
+    name: str, sets: dict[str, Any], reuse: bool = False, previous: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Metrics of one variant: the workspace's files (no overrides); when ``reuse``, the run of that
+    name and the same overrides in ``previous`` (the last output file), else the experiment of that
+    name; otherwise a new `dvc exp run --temp`."""
     if not sets:
         return {"sets": {}, "seconds": None, **{m: _read(ROOT / m) for m in METRICS}}
+    if reuse and (old := (previous or {}).get(name)) and old.get("sets") == sets:
+        return old
     if reuse and (found := _exp_metrics(name, missing_ok=True)):
         return {"sets": sets, "seconds": None, **found}
     subprocess.run(["dvc", "exp", "remove", name], cwd=ROOT, capture_output=True, check=False)  # a rerun
@@ -97,18 +102,28 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--variant", action="append", required=True, help="NAME:KEY=VALUE,...")
     ap.add_argument("--out", type=Path, default=ROOT / "metrics/compare/methods.json")
-    ap.add_argument("--reuse", action="store_true", help="collect existing experiments of the same name")
+    ap.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the runs of --out with the same name and overrides, collect existing experiments",
+    )
     args = ap.parse_args(argv)
+    previous = (_read(args.out) or {}).get("runs", {}) if args.reuse else {}
     runs = {}
     for text in args.variant:
         name, sets = parse_variant(text)
         print(f"{name}: {sets or 'the committed run'}", flush=True)
-        runs[name] = run_variant(name, sets, args.reuse)
+        runs[name] = run_variant(name, sets, args.reuse, previous)
+        _write(args.out, args.variant, runs)  # a later variant's failure keeps the finished ones
+    _write(args.out, args.variant, runs)
+
+
+def _write(out: Path, variants: list[str], runs: dict[str, Any]) -> None:
     md = table(runs)
     print(md)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"variants": args.variant, "runs": runs, "table": md}, indent=1) + "\n")
-    print(f"wrote {args.out}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"variants": variants, "runs": runs, "table": md}, indent=1) + "\n")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

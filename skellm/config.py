@@ -216,6 +216,15 @@ class BaselineConfig:
     classifier: str = "logistic"  # logistic | random_forest
 
 
+# SUGAR's body parts of the class knowledge (an LLM describes each), then the vision model's text
+MOTION_PARTS = ("head", "hand", "arm", "hip", "leg", "foot")
+KNOWLEDGE_PARTS = (*MOTION_PARTS, "visual")
+# text.knowledge: which parts of the class knowledge (CorpusConfig.knowledge) the text bank uses
+KNOWLEDGE_USE = {"both": KNOWLEDGE_PARTS, "motion": MOTION_PARTS, "visual": ("visual",), "none": ()}
+# llm.prompt: eai (EAI-LLM's recognition questions) | sugar (SUGAR's, listing the candidate labels)
+PROMPTS = ("eai", "sugar")
+
+
 @dataclass(frozen=True)
 class TextConfig:
     backend: str = "minilm"  # minilm (all-MiniLM-L6-v2, 384-d, packaged) | open_clip (ViT-L/14, 768-d)
@@ -235,6 +244,12 @@ class TextConfig:
     )
 
     cache_dir: str = ".cache/skellm/text"  # per-prompt features keyed by encoder identity + prompt hash
+    # class-knowledge sentences in the text bank (SUGAR's ablation): both | motion (the six body parts)
+    # | visual (the vision model's) | none (the templates' prompts only)
+    knowledge: str = "both"
+
+    def __post_init__(self) -> None:
+        _one_of("text.knowledge", self.knowledge, tuple(KNOWLEDGE_USE))
 
 
 @dataclass(frozen=True)
@@ -323,8 +338,10 @@ class LLMConfig:
     dtype: str = "float32"  # float32 on CPU; bfloat16 for a 7B model on GPUs
     cache_dir: str | None = ".cache/skellm/llm"  # the packaged GGUF's conversion, reused; None: convert
     tqp: TQPConfig = field(default_factory=TQPConfig)
+    prompt: str = "eai"  # eai (EAI-LLM's questions) | sugar (SUGAR's, listing the candidate labels)
 
     def __post_init__(self) -> None:
+        _one_of("llm.prompt", self.prompt, PROMPTS)
         _one_of("llm.projector", self.projector, ("linear", "mlp", "tqp", "qformer"))
         _one_of("llm.tokens", self.tokens, ("semantic", "spatiotemporal", "both", "temporal", "vqvae"))
         if self.projector in ("tqp", "qformer") and self.tokens == "semantic":

@@ -101,3 +101,16 @@ def test_read_knowledge_names_the_file_and_row(tmp_path):
         text.read_knowledge(tmp_path / "cols.csv")
     with pytest.raises(FileNotFoundError, match="class knowledge file not found"):
         text.read_knowledge(tmp_path / "none.csv")
+
+
+def test_text_knowledge_selects_the_parts_of_the_bank():
+    """text.knowledge: SUGAR's ablation of the pre-training texts (both, motion, visual, none)."""
+    from skellm.config import ConfigError
+
+    rows = [("wave", p, f"{p} text") for p in ("head", "hand", "arm", "hip", "leg", "foot", "visual")]
+    assert text.select_knowledge(rows, "both") == rows
+    assert text.select_knowledge(rows, "motion") == rows[:6]
+    assert text.select_knowledge(rows, "visual") == rows[6:]
+    assert text.select_knowledge(rows, "none") == []
+    with pytest.raises(ConfigError, match="text.knowledge must be one of both, motion, visual, none"):
+        TextConfig(knowledge="audio")

@@ -1,5 +1,6 @@
 """SUGAR's Temporal Query Projection: shapes and masks, padding, weight sharing along the chain, the
-single Q-Former ablation, a tiny LoRA run through it, save/reload, and the config's checks."""
+single Q-Former ablation, a tiny LoRA run through it with SUGAR's prompt, save/reload, the candidate
+list of that prompt, and the config's checks."""
 
 from __future__ import annotations
 
@@ -78,6 +79,8 @@ def test_config_rejects_one_token_for_a_query_projector_and_bad_widths():
         config_from_dict({"llm": {"projector": "tqp", "tokens": "temporal", "tqp": {"width": 30}}})
     cfg = config_from_dict({"llm": {"projector": "tqp", "tokens": "temporal", "tqp": {"query_len": 8}}})
     assert cfg.llm.tqp.query_len == 8 and cfg.llm.tqp.depth == TQPConfig.depth
+    with pytest.raises(ConfigError, match="llm.prompt must be one of eai, sugar, got 'llava'"):
+        config_from_dict({"llm": {"prompt": "llava"}})
 
 
 def _tqp_model(tiny_llm_dir, kind="tqp"):
@@ -107,14 +110,19 @@ def test_splice_save_and_reload_through_tqp(tiny_llm_dir, tmp_path):
         assert torch.equal(before, again.llm(**again.build(feats, fmask, tails)).logits)
 
 
-def test_tiny_lora_run_through_tqp_lowers_the_answer_loss(tokens_dir, tiny_llm_dir, tmp_path):  # noqa: F811
+def test_tiny_lora_run_through_tqp_lowers_the_answer_loss(
+    tokens_dir,  # noqa: F811
+    tiny_llm_dir,
+    tmp_path,
+    monkeypatch,
+):
     from skellm.llm.train import train_stage
 
-    cfg = LLMConfig(projector="tqp", tokens="temporal", tqp=TQPConfig(**SMALL))
+    cfg = LLMConfig(projector="tqp", tokens="temporal", tqp=TQPConfig(**SMALL), prompt="sugar")
 
     def loss(model) -> float:
         tensors, table = lldata.load_tokens(tokens_dir, "train")
-        ex = lldata.task_examples("recognize", table, LORA)
+        ex = lldata.task_examples("recognize", table, LORA, prompt="sugar")
         col = lldata.Collator(model.eval(), tensors, ex, model.token_kind)
         with torch.no_grad():
             return float(model(**col(list(range(len(ex))))).loss)
@@ -132,14 +140,44 @@ def test_tiny_lora_run_through_tqp_lowers_the_answer_loss(tokens_dir, tiny_llm_d
         curves_path=tmp_path / "curve.csv",
     )
     trained = load_trained(tiny_llm_dir, tmp_path / "recognize")
-    assert trained.projector_kind == "tqp"
+    assert trained.projector_kind == "tqp" and trained.prompt == "sugar"
     assert loss(trained) < before - 1.0
 
-    # evaluate reads the saved projector kind and answers in both modes (and on zeroed tokens)
+    # evaluate reads the saved projector kind and prompt, and answers in both modes (and on zeroed tokens)
     from skellm.config import EvalConfig
     from skellm.eval.evaluate import MODES
+    from skellm.llm import generate
+
+    asked = []
+    real = generate.greedy_and_scores
+
+    def spy(model, feats, fmask, question, *args, **kw):
+        asked.append(question)
+        return real(model, feats, fmask, question, *args, **kw)
+
+    monkeypatch.setattr(generate, "greedy_and_scores", spy)
 
     params = EvalConfig(batch_size=4, max_new_tokens=3, describe_max_new_tokens=4, max_describe=2, threads=1)
     metrics = run_evaluate(params, LORA, tokens_dir, tiny_llm_dir, tmp_path / "recognize", tmp_path)
     assert set(metrics["recognition"]) == set(MODES)
     assert metrics["recognition"]["score"]["overall"]["error_rate"] == 0.0
+    assert asked and all(q.startswith("Given a sequence of action tokens, please choose") for q in asked)
+
+
+def test_sugar_prompt_lists_the_corpus_candidates():
+    import polars as pl
+
+    table = pl.DataFrame({"corpus": ["A", "D", "A"], "label": ["joy", "drink_water", "anger"]})
+    sets = {"A": ["neutral", "joy", "anger"], "D": ["drink_water", "hand_waving"]}
+    tasks = {"A": "emotion", "D": "action"}
+    ex = lldata.recognition_examples(table, "A", tasks=tasks, prompt="sugar", label_sets=sets)
+    assert ex[0].question == (
+        "Given a sequence of action tokens, please choose the most compatible emotion from: "
+        "[neutral, joy, anger], and describe the emotion."
+    )
+    assert "action from: [drink water, hand waving], and describe the action." in ex[1].question
+    assert ex[0].question == ex[2].question and ex[0].answer == " joy"
+    # without labels.json's sets, a corpus offers the labels its takes carry
+    assert "[anger, joy]" in lldata.recognition_examples(table, prompt="sugar")[0].question
+    # the default stays EAI-LLM's questions
+    assert lldata.recognition_examples(table, tasks=tasks)[0].question.startswith("Can you tell me")

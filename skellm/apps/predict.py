@@ -325,7 +325,7 @@ class Predictor:
             key = (tuple(labels or self.label_set(t.corpus)), self.labels.task(t.corpus))
             groups.setdefault(key, []).append(i)
         for (label_set, task), idx in groups.items():
-            question = recognition_question(task)
+            question = recognition_question(task, prompt=self.lm.prompt, candidates=label_set)
             for s in range(0, len(idx), batch_size):
                 chunk = idx[s : s + batch_size]
                 feats, fmask = self._stack([tokens[i] for i in chunk])

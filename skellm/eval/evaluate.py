@@ -13,7 +13,9 @@ explanation names no other label of the label set). Zero-shot: test takes whose 
 of LoRA training (``lora.holdout_labels``), recognised by label scoring over the corpus's labels; and
 takes of unseen classes (``split.unseen``: never in encoder or LoRA training), ranked by label scoring
 over the corpus's unseen classes only (``unseen``: top-1 and top-5, as the NTU zero-shot protocol).
-The question asked follows each corpus's task (labels.json ``tasks``: emotion or action).
+The question asked follows each corpus's task (labels.json ``tasks``: emotion or action) and the
+prompt the model was trained with (``llm.prompt``; sugar lists the labels being chosen from: the
+corpus's, or its unseen classes in the zero-shot ranking).
 """
 
 from __future__ import annotations
@@ -122,7 +124,7 @@ def evaluate(
         label_set = label_sets.get(corpus) or classes
         cls_idx = [classes.index(lab) for lab in label_set]
         task = spec.task(corpus)
-        question = recognition_question(task)
+        question = recognition_question(task, prompt=model.prompt, candidates=label_set)
         for idx in _batches([i for i in todo if corpora[i] == corpus], bs):
             feats, fmask = select_tokens(tensors, model.token_kind, idx)
             zeros = torch.zeros_like(feats)
@@ -229,7 +231,8 @@ def _unseen(model, tensors, table, spec, fmt: str, bs: int, ks=(1, 5)) -> dict[s
         ranks = []
         for chunk in _batches(idx, bs):
             feats, fmask = select_tokens(tensors, model.token_kind, chunk)
-            ll = score_labels(model, feats, fmask, recognition_question(task), cands, fmt, task)
+            question = recognition_question(task, prompt=model.prompt, candidates=cands)
+            ll = score_labels(model, feats, fmask, question, cands, fmt, task)
             order = torch.argsort(-ll, dim=1, stable=True)
             truth = torch.tensor([cands.index(labels[i]) for i in chunk])
             ranks += (order == truth[:, None]).int().argmax(1).tolist()

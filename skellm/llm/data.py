@@ -53,15 +53,37 @@ def _label_tasks(table, tasks: dict[str, str] | None) -> list[str]:
     return [tasks.get(c, "emotion") for c in table["corpus"].to_list()]
 
 
+def corpus_candidates(table, label_sets: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
+    """Per corpus, the labels a recognition question may offer: ``label_sets`` (labels.json's
+    ``corpora``) where given, else the sorted labels the table's takes of that corpus carry."""
+    label_sets = label_sets or {}
+    out: dict[str, list[str]] = {}
+    for corpus, label in zip(table["corpus"].to_list(), table["label"].to_list(), strict=True):
+        out.setdefault(corpus, [])
+        if label is not None and label not in out[corpus]:
+            out[corpus].append(label)
+    return {c: list(label_sets.get(c) or sorted(labs)) for c, labs in out.items()}
+
+
 def recognition_examples(
-    table, answer_format: str = "A", holdout: tuple[str, ...] = (), tasks: dict[str, str] | None = None
+    table,
+    answer_format: str = "A",
+    holdout: tuple[str, ...] = (),
+    tasks: dict[str, str] | None = None,
+    prompt: str = "eai",
+    label_sets: dict[str, list[str]] | None = None,
 ) -> list[Example]:
-    """One example per labelled take, cycling through the question phrasings of its corpus's task."""
+    """One example per labelled take, cycling through the question phrasings of its corpus's task
+    (``prompt`` eai), or SUGAR's question listing the corpus's candidate labels (sugar; see
+    :func:`corpus_candidates`)."""
+    cands = corpus_candidates(table, label_sets) if prompt == "sugar" else {}
+    rows = zip(table["label"].to_list(), table["corpus"].to_list(), _label_tasks(table, tasks), strict=True)
     out = []
-    for i, (label, task) in enumerate(zip(table["label"].to_list(), _label_tasks(table, tasks), strict=True)):
+    for i, (label, corpus, task) in enumerate(rows):
         if label is None or label in holdout:
             continue
-        out.append(Example(i, recognition_question(task, i), format_answer(label, answer_format, task)))
+        question = recognition_question(task, i, prompt, cands.get(corpus, ()))
+        out.append(Example(i, question, format_answer(label, answer_format, task)))
     return out
 
 
@@ -80,27 +102,35 @@ def description_examples(
     return out
 
 
-def _examples_of(task: str, table, lora: LoraConfig, tasks: dict[str, str] | None) -> list[Example]:
+def _examples_of(task: str, table, lora: LoraConfig, tasks, prompt, label_sets) -> list[Example]:
     holdout = tuple(lora.holdout_labels)
     if task == "describe":
         return description_examples(table, holdout, tasks)
     if task == "recognize":
-        return recognition_examples(table, lora.answer_format, holdout, tasks)
+        return recognition_examples(table, lora.answer_format, holdout, tasks, prompt, label_sets)
     raise ValueError(f"task must be one of {TASKS}, not {task!r}")
 
 
-def task_examples(task: str, table, lora: LoraConfig, tasks: dict[str, str] | None = None) -> list[Example]:
-    """Examples of ``task`` (describe | recognize) under the ``lora`` params.
+def task_examples(
+    task: str,
+    table,
+    lora: LoraConfig,
+    tasks: dict[str, str] | None = None,
+    prompt: str = "eai",
+    label_sets: dict[str, list[str]] | None = None,
+) -> list[Example]:
+    """Examples of ``task`` (describe | recognize) under the ``lora`` params; ``prompt`` and
+    ``label_sets`` pick the recognition question (:func:`recognition_examples`).
 
     ``lora.<task>.rehearse`` (a fraction) mixes in that share of the other task's examples, so the second
     stage does not forget the first (recognition-only training makes the model answer every prompt with
     a bare label).
     """
-    main = _examples_of(task, table, lora, tasks)
+    main = _examples_of(task, table, lora, tasks, prompt, label_sets)
     share = getattr(lora, task).rehearse
     if share <= 0:
         return main
-    other = _examples_of(next(t for t in TASKS if t != task), table, lora, tasks)
+    other = _examples_of(next(t for t in TASKS if t != task), table, lora, tasks, prompt, label_sets)
     return main + other[: round(share * len(main))]
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from torch import nn
 
-from skellm.config import LLMConfig, LoraConfig
+from skellm.config import PROMPTS, LLMConfig, LoraConfig
 from skellm.io import write_json
 from skellm.llm.projector import is_sequence_projector, make_projector, projector_in_dim, projector_options
 from skellm.llm.prompts import split_template
@@ -68,15 +68,18 @@ class SkeletonLM(nn.Module):
     the prepared LLM folder, so checkpoints stay small even for a 7B model.
     """
 
-    def __init__(self, llm, projector, tokenizer, token_kind: str, projector_kind: str):
+    def __init__(self, llm, projector, tokenizer, token_kind: str, projector_kind: str, prompt: str = "eai"):
         super().__init__()
         if token_kind not in TOKEN_KINDS:
             raise ValueError(f"llm.tokens must be one of {TOKEN_KINDS}, not {token_kind!r}")
+        if prompt not in PROMPTS:
+            raise ValueError(f"llm.prompt must be one of {', '.join(PROMPTS)}, not {prompt!r}")
         self.llm = llm
         self.projector = projector
         self.projector_kind = projector_kind  # saved with the weights: load_trained rebuilds this kind
         self.tokenizer = tokenizer
         self.token_kind = token_kind
+        self.prompt = prompt  # the recognition question it was trained with: evaluate and predict ask it
         before, _ = split_template("")
         self.prefix_ids = tokenizer(before, add_special_tokens=True).input_ids
         eos = tokenizer.eos_token_id
@@ -243,7 +246,7 @@ def new_model(llm, tokenizer, in_dim: int, llm_cfg: LLMConfig, lora: LoraConfig)
     peft_llm = get_peft_model(llm, lora_config(lora))
     hidden = llm.get_input_embeddings().weight.shape[1]
     proj = make_projector(llm_cfg.projector, in_dim, hidden, dataclasses.asdict(llm_cfg.tqp))
-    return SkeletonLM(peft_llm, proj, tokenizer, llm_cfg.tokens, llm_cfg.projector)
+    return SkeletonLM(peft_llm, proj, tokenizer, llm_cfg.tokens, llm_cfg.projector, llm_cfg.prompt)
 
 
 def save_trained(model: SkeletonLM, out_dir: str | Path, extra: dict[str, Any] | None = None) -> None:
@@ -261,6 +264,8 @@ def save_trained(model: SkeletonLM, out_dir: str | Path, extra: dict[str, Any] |
         "projector": model.projector_kind,
         "in_dim": projector_in_dim(model.projector),
     }
+    if model.prompt != "eai":  # absent: EAI-LLM's questions (folders written before llm.prompt existed)
+        meta["prompt"] = model.prompt
     if opts := projector_options(model.projector):
         meta["projector_options"] = opts
     write_json(out / META_FILE, {**meta, **(extra or {})})
@@ -291,4 +296,4 @@ def load_trained(
     proj = make_projector(meta["projector"], meta["in_dim"], hidden, meta.get("projector_options"))
     proj.load_state_dict(load_file(trained / PROJECTOR_FILE))
     proj.requires_grad_(trainable)
-    return SkeletonLM(peft_llm, proj, tok, meta["token_kind"], meta["projector"])
+    return SkeletonLM(peft_llm, proj, tok, meta["token_kind"], meta["projector"], meta.get("prompt", "eai"))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from skellm.config import PROMPTS
 from skellm.data.labelspace import label_text
 
 SKELETON_FEATURE = "<SkeletonFeature>"
@@ -29,6 +32,12 @@ DESCRIBE_QUESTIONS = {
     "action": "The action of this person is [{label}], please tell me which body cues show it.",
 }
 TASKS = tuple(QUESTIONS)
+# SUGAR's question. Its "<action>" placeholder for the skeleton tokens is dropped: TEMPLATE already puts
+# the tokens before the question; the task word follows the corpus (emotion corpora choose an emotion).
+SUGAR_QUESTION = (
+    "Given a sequence of action tokens, please choose the most compatible {task} from: [{labels}], "
+    "and describe the {task}."
+)
 
 ANSWER_FORMATS = ("A", "B", "C")
 
@@ -50,8 +59,18 @@ def _task(task: str) -> str:
     return task
 
 
-def recognition_question(task: str = "emotion", i: int = 0) -> str:
-    """The ``i``-th phrasing (cyclic) of the recognition question for labels naming ``task``."""
+def recognition_question(
+    task: str = "emotion", i: int = 0, prompt: str = "eai", candidates: Sequence[str] = ()
+) -> str:
+    """The recognition question for labels naming ``task``: with ``prompt`` eai, its ``i``-th phrasing
+    (cyclic); with sugar, SUGAR's one question listing ``candidates`` (the labels to choose from)."""
+    if prompt == "sugar":
+        if not candidates:
+            raise ValueError("the sugar prompt needs the candidate labels")
+        listed = ", ".join(label_text(c) for c in candidates)
+        return SUGAR_QUESTION.format(task=_task(task), labels=listed)
+    if prompt not in PROMPTS:
+        raise ValueError(f"llm.prompt must be one of {', '.join(PROMPTS)}, not {prompt!r}")
     qs = QUESTIONS[_task(task)]
     return qs[i % len(qs)]
 

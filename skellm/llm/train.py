@@ -67,9 +67,11 @@ def train_stage(
     ckpt_dir: str | Path | None = None,
     curves_path: str | Path | None = None,
     tasks: dict[str, str] | None = None,
+    label_sets: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     """Train one LoRA stage on ``task`` (describe | recognize); return a summary dict. ``tasks`` says
-    what each corpus's labels name (labels.json; default emotion), which picks the questions."""
+    what each corpus's labels name (labels.json; default emotion), which picks the questions;
+    ``label_sets`` (labels.json ``corpora``) are the candidates the sugar prompt lists."""
     import torch
     from torch.utils.data import DataLoader
 
@@ -91,7 +93,7 @@ def train_stage(
         llm, tok = load_base(llm_dir, dtype)
         in_dim = select_tokens(tensors, llm_cfg.tokens, [0])[0].shape[-1]
         model = new_model(llm, tok, in_dim, llm_cfg, lora)
-    examples = task_examples(task, table, lora, tasks)
+    examples = task_examples(task, table, lora, tasks, model.prompt, label_sets)
     collate = Collator(model, tensors, examples, model.token_kind)
     # ``steps`` counts optimizer steps: each of the N processes takes its own batch per step
     order = step_order(len(examples), steps * accelerator.num_processes, batch_size, seed)
@@ -178,6 +180,7 @@ def run_stage(position: int, cfg: Config, paths: Paths = PATHS) -> dict[str, Any
     from skellm.data.labelspace import LabelSpace
 
     lora = cfg.lora
+    spec = LabelSpace.load(paths.labels_json)
     name = STAGES[position]
     task = stage_task(position, lora.order)
     summary = train_stage(
@@ -191,7 +194,8 @@ def run_stage(position: int, cfg: Config, paths: Paths = PATHS) -> dict[str, Any
         init_dir=paths.models / STAGES[1] if position == 2 else None,
         ckpt_dir=Path(lora.checkpoint_dir) / name,
         curves_path=paths.curves / f"{name}.csv",
-        tasks=LabelSpace.load(paths.labels_json).tasks,
+        tasks=spec.tasks,
+        label_sets=spec.corpora,
     )
     import torch
 

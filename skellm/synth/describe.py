@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from skellm.config import KNOWLEDGE_PARTS
 from skellm.synth.emotions import NEUTRAL, SPREAD, Cues
 
 _ACTION = {
@@ -124,7 +125,6 @@ def _cap(s: str) -> str:
 
 
 # Class knowledge for the emotion corpora (label = emotion), per body part, from the cue profiles.
-KNOWLEDGE_PARTS = ("head", "hand", "arm", "hip", "leg", "foot", "visual")
 _CUE_PART = {"head_flex": "head", "scan": "head", "avert": "head", "curl": "hand", "tremble": "hand",
              "expand": "arm", "amplitude": "arm", "shoulder_raise": "arm", "shoulder_protr": "arm",
              "jerk": "arm", "trunk_flex": "hip", "approach": "hip"}  # fmt: skip

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from skellm.config import PATHS, Config, Paths, TextConfig
+from skellm.config import KNOWLEDGE_PARTS, KNOWLEDGE_USE, PATHS, Config, Paths, TextConfig
 from skellm.io import atomic_path, sha256_file, write_json
 
 
@@ -147,9 +147,6 @@ def text_features(
     return feats.astype(np.float32), manifest
 
 
-KNOWLEDGE_PARTS = ("head", "hand", "arm", "hip", "leg", "foot", "visual")
-
-
 def read_knowledge(path: str | os.PathLike) -> list[tuple[str, str, str]]:
     """(label, part, text) rows of a class-knowledge CSV (columns label, part, text; SUGAR's six body
     parts plus ``visual``). Raises ValueError naming the file and row for a malformed one."""
@@ -170,6 +167,13 @@ def read_knowledge(path: str | os.PathLike) -> list[tuple[str, str, str]]:
             raise ValueError(f"{path}: row {n}: part {part!r} is not one of {', '.join(KNOWLEDGE_PARTS)}")
         out.append((label, part, text_))
     return out
+
+
+def select_knowledge(rows: Sequence[tuple[str, str, str]], use: str) -> list[tuple[str, str, str]]:
+    """The (label, part, text) rows that ``text.knowledge`` keeps: both (all), motion (the six body
+    parts), visual, or none (the bank then holds the templates' prompts only)."""
+    keep = KNOWLEDGE_USE[use]
+    return [r for r in rows if r[1] in keep]
 
 
 def knowledge_features(
@@ -262,6 +266,7 @@ def run_stage(cfg: Config, paths: Paths = PATHS) -> tuple[np.ndarray, dict[str, 
         if cc.knowledge and name in used
         for r in read_knowledge(cc.knowledge)
     ]
+    rows = select_knowledge(rows, cfg.text.knowledge)
     knowledge = knowledge_features(rows, labels.classes, cfg.text, cfg.text.cache_dir)
     write_text_features(paths.text_features, feats, manifest, knowledge)
     backend, new = manifest["identity"]["backend"], manifest["encoded_now"]
