@@ -32,8 +32,8 @@ def tiny_llm_dir(tmp_path_factory, tokenizer_dir):
 def tiny_pipeline(tmp_path_factory):
     """``(repo, output)``: a real, committed `dvc repro` of the whole tiny pipeline and what it printed.
 
-    One repro per xdist worker for the tests marked ``xdist_group("tiny_pipeline")`` (meant to be one
-    worker; xdist 3.8 has been seen splitting the group); each of them must leave the repo up to date.
+    Built once, on the worker that runs the tests marked ``xdist_group("tiny_pipeline")`` (one worker:
+    tests/test_suite.py checks the grouping); each of them must leave the repo up to date.
     """
     repo = make_repo(tmp_path_factory.mktemp("tiny_pipeline"), SHARED)
     out = dvc(repo, "repro")
