@@ -419,7 +419,7 @@ class EvalConfig:
     batch_size: int = 16
     max_new_tokens: int = 8
     describe_max_new_tokens: int = 40
-    max_describe: int = 40  # test takes with a reference description to generate for
+    max_describe: int = 80  # test takes to describe: an equal share per corpus, its labels in turn
     threads: int = 0  # torch CPU threads (0: all usable cores)
 
 

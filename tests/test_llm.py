@@ -394,6 +394,13 @@ def test_evaluate_writes_every_mode_and_baseline(model, tiny_llm_dir, tokens_dir
     assert pred.height == table.height and pred["p_true"].is_between(0, 1).all()
     assert metrics["zero_shot"]["score"]["n"] == sum(x == "sadness" for x in table["label"])
     assert metrics["description"]["n"] == sum(d is not None for d in table["description"])
+    faith = metrics["description"]["faithfulness"]
+    described = pl.read_parquet(tmp_path / "descriptions.parquet")
+    assert set(faith) == {"overall", *described["corpus"].unique()}
+    assert faith["overall"]["n"] == described.height == metrics["description"]["n"]
+    assert 0.0 <= faith["overall"]["cue_f1"] <= 1.0 and faith["overall"]["distinct_texts"] > 0
+    assert metrics["description"]["faithfulness_zero_tokens"]["overall"]["n"] == described.height
+    assert described.columns[-3:] == ["generated_zero_tokens", "reference_cues", "generated_cues"]
     conf = pl.read_csv(tmp_path / "plots/confusion_score.csv")
     assert conf.columns == ["corpus", "actual", "predicted"] and conf.height == table.height
 

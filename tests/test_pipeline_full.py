@@ -120,6 +120,8 @@ def _check_metrics(repo: Path) -> None:
     assert {"accuracy.A", "zero_shot.C"} <= set(shown["metrics/encoder.json"])
     listed = {f"recognition.{m}.{c}.{k}" for m in MODES for c in n_test for k in ("accuracy", "error_rate")}
     assert listed | {f"description.{k}" for k in DESCRIPTION} <= set(shown["metrics/llm.json"])
+    faith = {f"description.faithfulness{z}.overall.cue_f1" for z in ("", "_zero_tokens")}
+    assert faith <= set(shown["metrics/llm.json"])  # dvc metrics show lists the faithfulness metrics
 
 
 def _check_experiment(repo: Path) -> None:

@@ -206,7 +206,16 @@ def evaluate(
         with atomic_path(predictions_path) as tmp:
             pl.DataFrame(rows).write_parquet(tmp, compression="zstd")
         with atomic_path(Path(predictions_path).with_name("descriptions.parquet")) as tmp:
-            cols = ["take_id", "label", "reference", "generated"]
+            cols = [
+                "take_id",
+                "corpus",
+                "label",
+                "reference",
+                "generated",
+                "generated_zero_tokens",
+                "reference_cues",
+                "generated_cues",
+            ]
             pl.DataFrame(described, schema=cols, orient="row").write_parquet(tmp)
     return metrics
 
@@ -246,10 +255,37 @@ def _unseen(model, tensors, table, spec, fmt: str, bs: int, ks=(1, 5)) -> dict[s
     return out
 
 
+def describe_sample(corpora: list[str], labels: list[str], eligible: list[int], n: int) -> list[int]:
+    """Up to ``n`` of the ``eligible`` row indices, stratified: an equal share per corpus (what a corpus
+    cannot fill goes to the others) and, within a corpus, its labels in turn; sorted."""
+    by: dict[str, dict[str, list[int]]] = {}
+    for i in eligible:
+        by.setdefault(corpora[i], {}).setdefault(labels[i], []).append(i)
+    queues = {}
+    for corpus, per_label in sorted(by.items()):
+        lists, order = list(per_label.values()), []
+        for k in range(max(map(len, lists))):
+            order += [lst[k] for lst in lists if k < len(lst)]
+        queues[corpus] = order
+    picked: list[int] = []
+    while len(picked) < n and any(queues.values()):
+        for order in queues.values():
+            if order and len(picked) < n:
+                picked.append(order.pop(0))
+    return sorted(picked)
+
+
+def _cue_text(cues) -> str:
+    return " ".join(f"{c}{'+' if d > 0 else '-'}" for c, d in sorted(cues))
+
+
 def _describe(model, tensors, table, spec, eval_cfg: EvalConfig) -> tuple[dict[str, Any], list]:
-    """Description metrics, explanation/label consistency, and the generated texts (as rows)."""
+    """Description metrics (text overlap, cue faithfulness per corpus, the same on zeroed skeleton
+    tokens), explanation/label consistency, and the generated texts (as rows)."""
+    import torch
     from tqdm.auto import tqdm
 
+    from skellm.eval.faithfulness import faithfulness, stated_cues
     from skellm.eval.text_metrics import description_scores
     from skellm.llm.generate import greedy
     from skellm.llm.model import select_tokens
@@ -258,22 +294,36 @@ def _describe(model, tensors, table, spec, eval_cfg: EvalConfig) -> tuple[dict[s
     classes, label_sets = spec.classes, spec.corpora
     refs = table["description"].to_list()
     labels, corpora = table["label"].to_list(), table["corpus"].to_list()
-    idx = [i for i, d in enumerate(refs) if d and d.strip() and labels[i] is not None]
-    idx = idx[: eval_cfg.max_describe]
+    eligible = [i for i, d in enumerate(refs) if d and d.strip() and labels[i] is not None]
+    idx = describe_sample(corpora, labels, eligible, eval_cfg.max_describe)
     preds: list[str] = []
+    zero_preds: list[str] = []
     bs = eval_cfg.batch_size
     for chunk in tqdm(list(_batches(idx, bs)), desc="evaluate descriptions", dynamic_ncols=True):
         feats, fmask = select_tokens(tensors, model.token_kind, chunk)
         qs = [describe_question(labels[i], spec.task(corpora[i])) for i in chunk]
         preds += greedy(model, feats, fmask, qs, eval_cfg.describe_max_new_tokens)
-    scores = description_scores(preds, [refs[i].strip() for i in idx])
+        # the control: the same prompts with the label, the skeleton tokens zeroed
+        zero_preds += greedy(model, torch.zeros_like(feats), fmask, qs, eval_cfg.describe_max_new_tokens)
+    truth = [refs[i].strip() for i in idx]
+    scores = description_scores(preds, truth)
     ok = [
         consistent(p, labels[i], label_sets.get(corpora[i]) or classes)
         for p, i in zip(preds, idx, strict=True)
     ]
     scores["consistency"] = sum(ok) / len(ok) if ok else None
+    groups = {"overall": list(range(len(idx)))}
+    for k, i in enumerate(idx):
+        groups.setdefault(corpora[i], []).append(k)
+    for key, texts in (("faithfulness", preds), ("faithfulness_zero_tokens", zero_preds)):
+        scores[key] = {
+            g: faithfulness([texts[k] for k in ks], [truth[k] for k in ks]) for g, ks in groups.items()
+        }
     ids = table["take_id"].to_list()
-    described = [(ids[i], labels[i], refs[i].strip(), p) for p, i in zip(preds, idx, strict=True)]
+    described = [
+        (ids[i], corpora[i], labels[i], ref, p, z, _cue_text(stated_cues(ref)), _cue_text(stated_cues(p)))
+        for p, z, ref, i in zip(preds, zero_preds, truth, idx, strict=True)
+    ]
     return scores, described
 
 

@@ -914,14 +914,40 @@ def describe_take(cls: ActionClass, dom: str, tempo: float, amp: float, rng: np.
         elif partner:
             text += " The other person does the same."
     if tempo > 1.15:
-        text += " " + str(rng.choice(["The movement is quick.", "It is done briskly."]))
+        text += " " + str(rng.choice(list(_MANNER[("tempo", 1)])))
     elif tempo < 0.87:
-        text += " " + str(rng.choice(["The movement is slow.", "It is done unhurriedly."]))
+        text += " " + str(rng.choice(list(_MANNER[("tempo", -1)])))
     if amp > 1.15:
-        text += " The motion is large."
+        text += " " + _MANNER[("amplitude", 1)][0]
     elif amp < 0.85:
-        text += " The motion is small."
+        text += " " + _MANNER[("amplitude", -1)][0]
     return text
+
+
+# how a take's tempo and amplitude are said, by (cue, direction): the emotion corpora's cue names
+_MANNER = {
+    ("tempo", 1): ("The movement is quick.", "It is done briskly."),
+    ("tempo", -1): ("The movement is slow.", "It is done unhurriedly."),
+    ("amplitude", 1): ("The motion is large.",),
+    ("amplitude", -1): ("The motion is small.",),
+}
+
+
+def move_cue(m: Move) -> str:
+    """The cue name of one move: its primitive, and where it reaches to (``reach@mouth``)."""
+    return f"{m.prim}@{m.target}" if m.target else m.prim
+
+
+def lexicon(classes: tuple[ActionClass, ...] = CLASSES) -> dict[str, tuple[str, int]]:
+    """The clauses :func:`describe_take` writes, read back: clause -> (cue, +1) for every move of
+    every class on either side (:func:`move_cue`), and the tempo/amplitude sentences."""
+    out: dict[str, tuple[str, int]] = {}
+    for c in classes:
+        for m in (*c.moves, *c.partner):
+            for opt in PRIMITIVES[m.prim].clause:
+                for side in ("r", "l"):
+                    out.setdefault(_fill(str(opt), m, side).rstrip("."), (move_cue(m), 1))
+    return out | {t.rstrip("."): key for key, texts in _MANNER.items() for t in texts}
 
 
 def idle(pose: dict, ctx: Ctx, sway: float) -> None:

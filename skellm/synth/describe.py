@@ -124,6 +124,15 @@ def _cap(s: str) -> str:
     return s[:1].upper() + s[1:]
 
 
+def lexicon() -> tuple[dict[str, tuple[str, int]], dict[str, str]]:
+    """The phrases :func:`describe` writes, read back: phrase -> (cue, direction) for body cues
+    (touches as ``touch_<where>``, raised arms as ``raise_arms``), and lead phrase -> action."""
+    cues = {ph: key for key, phrases in _PHRASES.items() for ph in phrases}
+    cues |= {ph: (f"touch_{where}", 1) for where, phrases in _TOUCH.items() for ph in phrases}
+    cues |= {ph: ("raise_arms", 1) for ph in _RAISE}
+    return cues, {lead: action for action, leads in _ACTION.items() for lead in leads}
+
+
 # Class knowledge for the emotion corpora (label = emotion), per body part, from the cue profiles.
 _CUE_PART = {"head_flex": "head", "scan": "head", "avert": "head", "curl": "hand", "tremble": "hand",
              "expand": "arm", "amplitude": "arm", "shoulder_raise": "arm", "shoulder_protr": "arm",
