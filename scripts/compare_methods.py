@@ -69,7 +69,8 @@ def _read(path: Path) -> dict[str, Any] | None:
 
 
 def _exp_metrics(name: str, missing_ok: bool = False) -> dict[str, Any] | None:
-    for commit in json.loads(_dvc("exp", "show", "--json")):
+    # every baseline: the workspace may have been committed while the experiment ran
+    for commit in json.loads(_dvc("exp", "show", "--json", "-A")):
         for exp in commit.get("experiments") or []:
             if exp.get("name") == name:
                 metrics = exp["revs"][0]["data"].get("metrics", {})
