@@ -35,3 +35,20 @@ def test_loadgroup_keeps_a_group_on_one_worker(tmp_path):
     assert len(grouped) == 4, proc.stdout
     # one worker for the whole group, and xdist's group suffix on every id (absent on pytest 9.2)
     assert len({w for w, _ in grouped}) == 1 and {s for _, s in grouped} == {"@g"}, proc.stdout
+
+
+def test_dev_pins_agree_with_the_lock_install_sh_installs():
+    """install.sh installs requirements.lock; the dev extras in pyproject must pin the same versions."""
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    lock = dict(
+        line.strip().split("==", 1)
+        for line in (root / "requirements.lock").read_text().splitlines()
+        if "==" in line and not line.lstrip().startswith("#")
+    )
+    dev = tomllib.loads((root / "pyproject.toml").read_text())["project"]["optional-dependencies"]["dev"]
+    for spec in dev:
+        name, version = spec.split("==")
+        assert lock.get(name) == version, f"pyproject dev pins {spec}, requirements.lock has {lock.get(name)}"
