@@ -1,7 +1,8 @@
 """Export the trained model as one self-contained folder that ``skellm predict --model DIR`` loads.
 
 The folder holds the skeleton encoder(s), the base LLM (a copy, or with ``--link`` a reference to a
-user's ``llm.path`` folder), the LoRA adapter and projector of the last LoRA stage, the label sets and
+user's ``llm.path`` folder), the LoRA adapter and projector of the last LoRA stage (and the action VQ-VAE
+when that adapter reads its tokens, ``llm.tokens: vqvae``), the label sets and
 preprocessing settings (``skellm.json``), the metrics measured, and a model card (README.md). Every
 weight is safetensors. It is written in a temporary folder beside DIR and renamed into place, so DIR is
 either complete or absent.
@@ -22,6 +23,7 @@ from skellm.io import current_umask, write_json, write_text
 
 PICKLED = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")  # never shipped: weights are safetensors
 PARTS = {"encoder": "encoder", "llm": "llm", "lora": "lora"}
+VQVAE_PART = "vqvae"  # only in folders whose adapter reads VQ-VAE tokens
 
 
 class ExportError(Exception):
@@ -56,6 +58,13 @@ def _copy_llm(llm_dir: Path, dst: Path, link: bool) -> dict[str, Any]:
     _copy_tree(ext, dst)
     write_json(dst / SOURCE_FILE, {**source, "external": None, "copied_from": external})
     return {"llm": "copied", "llm_path": external}
+
+
+def _token_kind(trained_dir: Path) -> str:
+    """``llm.tokens`` the trained adapter reads (its skeleton_lm.json)."""
+    from skellm.llm.model import META_FILE
+
+    return json.loads((trained_dir / META_FILE).read_text())["token_kind"]
 
 
 def _metrics(root: Path) -> dict[str, Any]:
@@ -185,6 +194,12 @@ def export_model(
     cfg = repo_config(root)
     settings = {k: v for k, v in art.settings.items() if k != "corpus_roots"}  # paths of this machine
     metrics = _metrics(root)
+    parts = dict(PARTS)
+    if art.vqvae_dir is not None and _token_kind(art.trained_dir) == "vqvae":
+        from skellm.apps.predict import load_vqvae
+
+        load_vqvae(art.vqvae_dir)  # fails here, naming the folder, rather than in predict --model
+        parts["vqvae"] = VQVAE_PART
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it private; the result is a normal folder
@@ -192,6 +207,8 @@ def export_model(
         _copy_tree(art.encoder_root, tmp / PARTS["encoder"])
         _copy_tree(art.trained_dir, tmp / PARTS["lora"])
         llm = _copy_llm(art.llm_dir, tmp / PARTS["llm"], link)
+        if "vqvae" in parts:
+            _copy_tree(art.vqvae_dir, tmp / VQVAE_PART)
         write_json(tmp / "labels.json", settings["labels"])
         write_json(tmp / "layouts.json", settings["layouts"])
         for name, content in metrics.items():
@@ -199,7 +216,7 @@ def export_model(
         rest = {k: v for k, v in settings.items() if k not in ("labels", "layouts")}
         write_json(
             tmp / BUNDLE_FILE,
-            {"format": BUNDLE_FORMAT, "skellm": _version(), "parts": PARTS, **llm, "settings": rest},
+            {"format": BUNDLE_FORMAT, "skellm": _version(), "parts": parts, **llm, "settings": rest},
         )
         write_text(tmp / "README.md", model_card(cfg, settings, metrics, llm))
         if out.exists():

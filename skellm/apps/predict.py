@@ -12,6 +12,11 @@ use. Its corpus is ``corpus=`` when given, else the corpus whose data folder hol
 the corpus whose training takes have exactly its (harmonized) skeleton; an unknown corpus is scored over
 the union of classes with the joint encoder. Recognition is closed-set label scoring (never an Error);
 the explanation is greedy generation of the description prompt for the predicted label.
+
+A model trained with ``llm.tokens: vqvae`` reads the action VQ-VAE's code vectors instead of the
+encoder's tokens: the Predictor loads ``models/vqvae`` (or the exported folder's ``vqvae/``) and runs it
+on the same prepared takes, zero-padded to the joint count it was trained on, as the vqvae_tokens stage
+does.
 """
 
 from __future__ import annotations
@@ -22,12 +27,16 @@ import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from skellm.config import PATHS, Config
 from skellm.data.labelspace import LabelSpace
+
+if TYPE_CHECKING:
+    from skellm.encoder.dataset import SkeletonSet
+    from skellm.vqvae.model import ActionVQVAE
 
 BUNDLE_FILE = "skellm.json"  # settings of an exported model folder
 BUNDLE_FORMAT = "skellm-model"
@@ -46,6 +55,7 @@ class Artefacts:
     llm_dir: Path  # prepared-LLM folder (source.json)
     trained_dir: Path  # adapter/ + projector.safetensors + skeleton_lm.json
     settings: dict[str, Any] = field(default_factory=dict)
+    vqvae_dir: Path | None = None  # the action VQ-VAE (model.safetensors + config.json), when trained
 
 
 # ---- locating artefacts -------------------------------------------------------------------------
@@ -114,7 +124,7 @@ def repo_artefacts(root: str | os.PathLike = ".") -> Artefacts:
     trained = root / PATHS.models / TRAINED_STAGE
     for p in (enc / "index.json", llm / "source.json", trained / "skeleton_lm.json"):
         _need(p, hint)
-    return Artefacts(enc, llm, trained, repo_settings(root, cfg))
+    return Artefacts(enc, llm, trained, repo_settings(root, cfg), root / cfg.vqvae.out)
 
 
 def exported_artefacts(folder: str | os.PathLike) -> Artefacts:
@@ -133,7 +143,8 @@ def exported_artefacts(folder: str | os.PathLike) -> Artefacts:
         "labels": _read_json(folder / "labels.json", "incomplete model folder"),
         "layouts": _read_json(folder / "layouts.json", "incomplete model folder"),
     }
-    art = Artefacts(folder / parts["encoder"], folder / parts["llm"], folder / parts["lora"], settings)
+    vqvae = folder / parts.get("vqvae", "vqvae")  # read only when the adapter reads VQ-VAE tokens
+    art = Artefacts(folder / parts["encoder"], folder / parts["llm"], folder / parts["lora"], settings, vqvae)
     for p in (
         art.encoder_root / "index.json",
         art.llm_dir / "source.json",
@@ -141,6 +152,24 @@ def exported_artefacts(folder: str | os.PathLike) -> Artefacts:
     ):
         _need(p, "incomplete model folder")
     return art
+
+
+def load_vqvae(folder: Path | None) -> ActionVQVAE:
+    """The trained action VQ-VAE in ``folder``; ArtefactError when it is absent or was never trained."""
+    from skellm.vqvae.tokens import UNUSED_FILE
+    from skellm.vqvae.train import load
+
+    hint = "the adapter reads llm.tokens: vqvae, which the vqvae_tokens stage trains"
+    if folder is None:
+        raise ArtefactError(f"model folder has no vqvae part ({hint})")
+    if (folder / UNUSED_FILE).exists() and not (folder / "config.json").exists():
+        raise ArtefactError(f"{folder}: holds only {UNUSED_FILE}, no trained VQ-VAE ({hint})")
+    _need(folder / "config.json", hint)
+    _need(folder / "model.safetensors", hint)
+    try:
+        return load(folder)
+    except ValueError as exc:
+        raise ArtefactError(f"{folder}: {exc}") from None
 
 
 # ---- preparing one file -------------------------------------------------------------------------
@@ -205,6 +234,8 @@ class Predictor:
             warnings.simplefilter("ignore", FutureWarning)
             self.lm = load_trained(artefacts.llm_dir, artefacts.trained_dir, dtype=s["dtype"])
         self.lm.to(device).eval()
+        # The VQ-VAE stays on the CPU: token_arrays feeds it CPU tensors, as the vqvae_tokens stage does.
+        self.vqvae = load_vqvae(artefacts.vqvae_dir) if self.lm.token_kind == "vqvae" else None
 
     # -- corpus, encoder and label set of a take --
     def graph_corpus(self, names: Sequence[str], parents: Sequence[int]) -> str | None:
@@ -249,6 +280,10 @@ class Predictor:
             self.encoder_for(corpus)
         except ArtefactError as exc:
             raise ReadError(path, str(exc)) from None
+        if self.vqvae is not None and len(names) > self.vqvae.joints:  # its input width is fixed
+            raise ReadError(
+                path, f"{len(names)} joints; the VQ-VAE was trained on at most {self.vqvae.joints}"
+            )
         row = {
             "take_id": str(path),
             "corpus": corpus,
@@ -269,7 +304,8 @@ class Predictor:
 
     # -- the models --
     def encode(self, takes: Sequence[Take], batch_size: int = 16) -> list[dict[str, np.ndarray]]:
-        """Encoder tokens of each take (spatial tokens trimmed to the take's own joints)."""
+        """Tokens of each take: the encoder's (spatial tokens trimmed to the take's own joints), or for a
+        ``vqvae`` model the VQ-VAE's ``vqvae`` vectors (W, D) and ``vqvae_mask`` (W,)."""
         from skellm.encoder.dataset import from_rows
         from skellm.encoder.infer import infer
 
@@ -280,19 +316,31 @@ class Predictor:
         for name, idx in groups.items():
             model, cfg = self.encoders[name]
             data = from_rows([takes[i].row for i in idx], cfg["classes"], cfg["label_field"])
-            tok = infer(model, data, batch_size, self.device)
+            # a vqvae adapter reads only the VQ-VAE's vectors: the GCN need not run
+            tok = infer(model, data, batch_size, self.device) if self.vqvae is None else self._vq(data)
             for k, i in enumerate(idx):
                 j = int(takes[i].row["n_joints"])
                 out[i] = {key: (v[k, :j] if key.startswith("spatial") else v[k]) for key, v in tok.items()}
         return out  # type: ignore[return-value]
+
+    def _vq(self, data: SkeletonSet) -> dict[str, np.ndarray]:
+        """``vqvae``/``vqvae_mask`` of a SkeletonSet, its joints zero-padded to the VQ-VAE's as
+        :func:`skellm.vqvae.tokens.load_split_sets` pads a split (prepare refused wider takes)."""
+        from skellm.vqvae.tokens import token_arrays
+
+        pad = self.vqvae.joints - data.positions.shape[2]
+        positions = np.pad(data.positions, ((0, 0), (0, 0), (0, pad), (0, 0)))
+        arr = token_arrays(self.vqvae, positions, data.time_mask)
+        return {"vqvae": arr["vectors"], "vqvae_mask": arr["mask"]}
 
     def _stack(self, tokens: Sequence[dict[str, np.ndarray]]):
         import torch
 
         from skellm.llm.model import select_tokens
 
-        if self.lm.token_kind == "vqvae":  # predict encodes takes with the GCN encoder only, so far
-            raise NotImplementedError("skellm predict does not run the VQ-VAE yet (llm.tokens: vqvae)")
+        if self.lm.token_kind == "vqvae":  # every take has W = harmonize.frames / stride tokens
+            batch = {k: torch.from_numpy(np.stack([t[k] for t in tokens])) for k in ("vqvae", "vqvae_mask")}
+            return select_tokens(batch, "vqvae")
         jmax = max(t["spatial"].shape[0] for t in tokens)
         batch = {}
         for key in ("semantic", "temporal", "temporal_mask"):
