@@ -2,7 +2,9 @@
 
 `dvc exp run -S seed=1` would also redraw the synthetic corpora and the split; this script keeps
 data/split and data/text/features of the last `dvc repro` and varies only the encoder's params and its
-training seed, so a difference between variants is the encoder's. Each run is the pretrain_encoder
+training seed, so a difference between variants is the encoder's. A variant that sets ``text.*`` (e.g.
+``text.knowledge=motion``, SUGAR's knowledge ablation) gets its own text bank, built by the
+text_features stage into the temporary folder. Each run is the pretrain_encoder
 stage itself (skellm.encoder.train.run_stage) writing into a temporary folder. Prints a Markdown table
 (accuracy per corpus, zero-shot top-1/top-5 on unseen classes, seconds) with exact McNemar tests of each
 variant against the first on the same test takes, seed by seed, and writes the runs as JSON.
@@ -10,6 +12,8 @@ variant against the first on the same test takes, seed by seed, and writes the r
 Usage:
   python scripts/ablate_encoder.py --epochs 15 --seeds 0 1 \\
       --variant kl: --variant milnce:encoder.text_loss=milnce --variant soft:encoder.soft_labels=0.3
+  python scripts/ablate_encoder.py --epochs 40 --variant both:encoder.text_loss=milnce \
+      --variant motion:encoder.text_loss=milnce,text.knowledge=motion ...
 A variant is NAME:KEY=VALUE,KEY=VALUE (values parsed as YAML); NAME: alone is params.yaml as it is.
 """
 
@@ -61,6 +65,11 @@ def run_one(params: dict[str, Any], sets: dict[str, Any], seed: int, epochs: int
         set_dotted(p, "encoder.checkpoint_dir", str(t / "ckpt"))
         cfg = config_from_dict(p)
         paths = dataclasses.replace(PATHS, metrics=t / "m", curves=t / "curves", plots=t / "plots")
+        if any(k.startswith("text.") for k in sets):  # e.g. text.knowledge: this variant's own text bank
+            from skellm.text import features
+
+            paths = dataclasses.replace(paths, text_features=t / "text" / "features")
+            features.run_stage(cfg, paths)
         metrics = train.run_stage(cfg, paths, progress=False)
         # the stage's confusion CSVs list the test takes in split order: per-take outcomes for pairing
         metrics["correct"] = {
