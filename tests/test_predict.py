@@ -60,7 +60,8 @@ def test_text_output_corpus_option_and_labels(repo, monkeypatch, capsys):
     f = _files(repo)["bvh"]
     rc, out, err = _predict([f, "--corpus", "A"], monkeypatch, capsys, repo)
     assert rc == 0, err
-    head, probs, why = out.splitlines()
+    head, probs, why, *cues = out.splitlines()  # a cues line only when the text states a cue
+    assert all(c.startswith("  cues: ") for c in cues)
     label = head.split(": ")[1].split()[0]
     assert head.startswith(f"{f}: ") and "(corpus A)" in head and label in LABEL_SETS["A"]
     assert {p for p in probs.split() if p.isalpha()} == set(LABEL_SETS["A"]) and why.startswith("  why: ")
@@ -69,6 +70,43 @@ def test_text_output_corpus_option_and_labels(repo, monkeypatch, capsys):
     )
     r = json.loads(out)
     assert rc == 0 and set(r["probabilities"]) == {"calm", "furious"} and r["explanation"] is None
+
+
+def test_explain_label_asks_about_that_label_and_lists_the_stated_cues(repo, monkeypatch, capsys):
+    from skellm.llm import generate, prompts
+    from skellm.synth import describe
+
+    phrase, cue = next((p, c) for p, c in describe.lexicon()[0].items() if c[1] < 0)
+    asked: list[str] = []
+    real = prompts.describe_question
+    monkeypatch.setattr(prompts, "describe_question", lambda lab, task: asked.append(lab) or real(lab, task))
+    monkeypatch.setattr(
+        generate, "greedy", lambda lm, f, m, qs, n: [f"The person walks; {phrase}."] * len(qs)
+    )
+    f = _files(repo)["bvh"]
+    for other in LABEL_SETS["A"][:2]:  # at least one of them is not the predicted label
+        asked.clear()
+        argv = [f, "--corpus", "A", "--json", "--explain-label", other]
+        rc, out, err = _predict(argv, monkeypatch, capsys, repo)
+        r = json.loads(out)
+        assert rc == 0, err
+        assert asked == [other] and r["explained_label"] == other and r["label"] in LABEL_SETS["A"]
+        assert r["explanation"] == f"The person walks; {phrase}." and [cue[0], cue[1]] in r["cues"]
+    asked.clear()
+    rc, out, err = _predict([f, "--corpus", "A"], monkeypatch, capsys, repo)
+    lines = out.splitlines()
+    assert rc == 0 and asked == [lines[0].split(": ")[1].split()[0]]  # the predicted label by default
+    assert lines[2].startswith("  why: ") and f"{cue[0]}-" in lines[3] and lines[3].startswith("  cues: ")
+
+
+def test_explain_label_errors(repo, monkeypatch, capsys):
+    f = _files(repo)["bvh"]
+    rc, _, err = _predict([f, "--explain-label", "no-such-label"], monkeypatch, capsys, repo)
+    assert rc == 2 and "no-such-label" in err and len(err.strip().splitlines()) == 1
+    rc, _, err = _predict(
+        [f, "--explain-label", LABEL_SETS["A"][0], "--no-explain"], monkeypatch, capsys, repo
+    )
+    assert rc == 2 and "--no-explain" in err
 
 
 def test_file_in_a_corpus_folder_takes_its_labels(repo, monkeypatch, capsys):

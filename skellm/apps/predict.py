@@ -358,10 +358,16 @@ class Predictor:
         labels: Sequence[str] | None = None,
         explain: bool = True,
         batch_size: int = 16,
+        explain_label: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Label, per-label probabilities and explanation of each prepared take (same order)."""
+        """Label, per-label probabilities and explanation of each prepared take (same order).
+
+        The explanation answers the description prompt for the predicted label, or for
+        ``explain_label`` when given ("why would this be LABEL?"); ``cues`` lists the body cues the
+        text states, read back through the cue lexicon (``[cue, +1|-1]``, sorted)."""
         import torch
 
+        from skellm.eval.faithfulness import stated_cues
         from skellm.llm.generate import greedy
         from skellm.llm.prompts import describe_question, recognition_question
         from skellm.llm.scoring import score_labels
@@ -383,7 +389,8 @@ class Predictor:
                     )
                     probs = torch.softmax(ll, -1).cpu().numpy()
                 best = [label_set[int(p.argmax())] for p in probs]
-                questions = [describe_question(b, task) for b in best]
+                explained = [explain_label or b for b in best]
+                questions = [describe_question(b, task) for b in explained]
                 texts = (
                     greedy(self.lm, feats, fmask, questions, self.max_new_tokens)
                     if explain
@@ -396,6 +403,8 @@ class Predictor:
                         "label": best[k],
                         "probabilities": {lab: float(p) for lab, p in zip(label_set, probs[k], strict=True)},
                         "explanation": texts[k],
+                        "explained_label": explained[k] if explain else None,
+                        "cues": sorted(map(list, stated_cues(texts[k]))) if explain else None,
                         **takes[i].info,
                     }
         return results  # type: ignore[return-value]
@@ -407,6 +416,7 @@ class Predictor:
         labels: Sequence[str] | None = None,
         explain: bool = True,
         batch_size: int = 16,
+        explain_label: str | None = None,
     ) -> Iterator[tuple[str, dict[str, Any] | None, str | None]]:
         """Yield ``(path, result, None)`` or ``(path, None, one-line error)`` per file, in input order."""
         from skellm.readers.base import ReadError
@@ -420,7 +430,7 @@ class Predictor:
                     prepared[i] = self.prepare(p, corpus)
                 except ReadError as exc:
                     errors[i] = str(exc)
-            results = self.predict(list(prepared.values()), labels, explain, batch_size)
+            results = self.predict(list(prepared.values()), labels, explain, batch_size, explain_label)
             done = dict(zip(prepared, results, strict=True))
             for i, p in enumerate(chunk):
                 yield p, done.get(i), errors.get(i)

@@ -32,6 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="one JSON object per file and line on stdout")
     parser.add_argument("--batch-size", type=int, default=8, metavar="N", help="takes per batch (default 8)")
     parser.add_argument("--no-explain", action="store_true", help="label and probabilities only (faster)")
+    parser.add_argument(
+        "--explain-label",
+        metavar="LABEL",
+        help="explain why the take would be LABEL instead of the predicted label (any label the model knows)",
+    )
 
 
 def format_result(r: dict) -> str:
@@ -42,7 +47,10 @@ def format_result(r: dict) -> str:
         "  " + "  ".join(f"{lab} {p:.3f}" for lab, p in probs),
     ]
     if r.get("explanation") is not None:
-        lines.append(f"  why: {r['explanation']}")
+        asked = r.get("explained_label")
+        lines.append(f"  why{'' if asked in (None, r['label']) else f' {asked}'}: {r['explanation']}")
+        if r.get("cues"):
+            lines.append("  cues: " + ", ".join(f"{c}{'+' if s > 0 else '-'}" for c, s in r["cues"]))
     return "\n".join(lines)
 
 
@@ -64,6 +72,20 @@ def run(args: argparse.Namespace) -> int:
     except ArtefactError as exc:
         print(f"skellm predict: error: {exc}", file=sys.stderr)
         return 1
+    if args.explain_label is not None and args.no_explain:
+        print(
+            "skellm predict: error: --explain-label asks for an explanation; drop --no-explain",
+            file=sys.stderr,
+        )
+        return 2
+    if args.explain_label is not None and args.explain_label not in predictor.labels.classes:
+        known = ", ".join(predictor.labels.classes)
+        print(
+            f"skellm predict: error: --explain-label {args.explain_label!r} is not a label the model knows"
+            f" ({known})",
+            file=sys.stderr,
+        )
+        return 2
     if args.corpus and args.corpus not in predictor.label_sets and not labels:
         known = ", ".join(sorted(predictor.label_sets))
         print(
@@ -73,7 +95,12 @@ def run(args: argparse.Namespace) -> int:
     failed = 0
     bar = tqdm(total=len(args.files), desc="predict", unit="file", file=sys.stderr, disable=None)
     results = predictor.predict_files(
-        args.files, args.corpus, labels, explain=not args.no_explain, batch_size=args.batch_size
+        args.files,
+        args.corpus,
+        labels,
+        explain=not args.no_explain,
+        batch_size=args.batch_size,
+        explain_label=args.explain_label,
     )
     for _path, result, error in results:
         bar.update(1)
