@@ -46,6 +46,24 @@ def test_action_descriptions_read_back_to_every_move_and_the_manner():
             assert own | manner <= stated <= own | partner | manner, (cls.name, text, stated)
 
 
+def test_cue_spans_point_into_the_text_as_written():
+    # an exporter's or a model's spacing and case: CRLF, tabs, capitals, a character whose lower case
+    # is two characters (U+0130) before the cue
+    text = "\u0130t went:\r\nThe  Head\tis bowed,   and THE SHOULDERS ARE RAISED.\r\nthe head is bowed"
+    spans = fa.cue_spans(text)
+    assert [(text[a:b], cue) for a, b, cue in spans] == [
+        ("The  Head\tis bowed", ("head_flex", 1)),
+        ("THE SHOULDERS ARE RAISED", ("shoulder_raise", 1)),
+        ("the head is bowed", ("head_flex", 1)),  # every occurrence has a span
+    ]
+    assert fa.stated_cues(text) == {("head_flex", 1), ("shoulder_raise", 1)}
+    # a phrase inside a longer one is matched once, as the longer one
+    long = "the head turns from side to side three times times"  # the action lexicon's head shake
+    assert fa.stated_cues("the head turns from side to side") == {("scan", 1)}
+    assert [cue for *_, cue in fa.cue_spans(long)] == [("head_shake", 1)]
+    assert fa.cue_spans("nothing here") == [] and fa.cue_label(("tempo", -1)) == "tempo-"
+
+
 def test_cue_scores_by_hand():
     truth = {("head_flex", 1), ("tempo", -1), ("curl", 1)}
     stated = {("head_flex", 1), ("tempo", 1), ("scan", 1), ("expand", 1)}

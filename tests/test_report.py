@@ -449,3 +449,67 @@ def test_format_number():
         "true",
         "1, 0.25",
     ]
+
+
+def test_explanations_highlight_cues_against_the_reference_and_faithfulness_sits_by_rouge(tmp_path):
+    """The evaluate stage's files (predictions.parquet, descriptions.parquet beside it, metrics with
+    description.faithfulness from the real metric functions): example cards mark each stated cue
+    right, contradicted or unsupported, list the missed ones, and the explanation table shows the
+    faithfulness numbers beside ROUGE/BLEU/METEOR for the skeleton and the zeroed-token control."""
+    from skellm.apps.report import build_report
+    from skellm.eval.faithfulness import faithfulness
+    from skellm.eval.text_metrics import description_scores
+
+    ref = "While knocking, the shoulders are raised, the head is bowed and everything is done in a hurry."
+    gen = "While knocking, THE SHOULDERS ARE RAISED, the head is held high & the fists are tight."
+    zero = "While walking, the arms are held out."
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"evaluate": {"cmd": "x"}}}))
+    (tmp_path / "data/eval").mkdir(parents=True)
+    ids = ["A/S01_knock_anxiety_T001", "B/F01A0V1"]
+    pq.write_table(
+        pa.table(
+            {"take_id": ids, "corpus": ["A", "B"], "label": ["anxiety", "anger"], "score": ["anxiety"] * 2}
+        ),
+        tmp_path / "data/eval/predictions.parquet",
+    )
+    pq.write_table(
+        pa.table({"take_id": ids[:1], "corpus": ["A"], "reference": [ref], "generated": [gen]}),
+        tmp_path / "data/eval/descriptions.parquet",
+    )
+    desc = description_scores([gen], [ref])
+    desc["faithfulness"] = {"overall": faithfulness([gen], [ref]), "A": faithfulness([gen], [ref])}
+    desc["faithfulness_zero_tokens"] = {"overall": faithfulness([zero], [ref])}
+    write_json(tmp_path / "metrics/llm.json", {"description": desc})
+
+    page_path = build_report(tmp_path, examples=2)
+    source = page_path.read_text()
+    assert (
+        '<mark class="cue ok" title="shoulder_raise+: stated as in the reference">THE SHOULDERS ARE RAISED'
+        in source
+    )
+    assert (
+        '<mark class="cue contra" title="head_flex-: opposite to the reference">the head is held high'
+        in source
+    )
+    assert '<mark class="cue extra" title="curl+: not in the reference">the fists are tight' in source
+    assert "&amp; " in source  # the text around the marks is escaped
+    assert "missed: tempo+" in source and "1 contradicted" in source
+    # hand count: stated {shoulder_raise+, head_flex-, curl+}, truth {shoulder_raise+, head_flex+, tempo+}
+    assert "cue F1 0.3333" in source
+    b_card = source.split('<div class="take-id">B/F01A0V1</div>', 1)[1].split('<div class="example">')[0]
+    assert 'class="expl"' not in b_card  # B has no description: its card has no explanation
+
+    page = _Tables()
+    page.feed(source)
+    table = next(t for t in page.tables if t[0][1:4] == ["ROUGE-L", "BLEU", "METEOR"])
+    head, rows = table[0], {r[0]: dict(zip(table[0][1:], r[1:], strict=True)) for r in table[1:]}
+    skel, ctrl = (
+        rows["llm › description · skeleton · overall"],
+        rows["llm › description · zeroed tokens · overall"],
+    )
+    assert skel["ROUGE-L"] == format_number(desc["rougeL"]) and skel["METEOR"] == format_number(
+        desc["meteor"]
+    )
+    assert skel["cue F1"] == "0.3333" and skel["contradictions / text"] == "1" and skel["action named"] == "1"
+    assert ctrl["cue F1"] == "0" and ctrl["ROUGE-L"] == "—" and ctrl["action named"] == "0"
+    assert "llm › description · skeleton · A" in rows and "cue P" in head

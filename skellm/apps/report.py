@@ -278,6 +278,49 @@ def accuracy_rows(name: str, obj: Any, corpora: Sequence[str]) -> list[tuple[str
 # ----------------------------------------------------------------------------- figures
 
 
+_TEXT_METRICS = {"rougeL": "ROUGE-L", "bleu": "BLEU", "meteor": "METEOR"}
+_FAITH_METRICS = {
+    "cue_precision": "cue P",
+    "cue_recall": "cue R",
+    "cue_f1": "cue F1",
+    "contradictions_per_text": "contradictions / text",
+    "action_named": "action named",
+    "repeated_clause": "repeated clause",
+    "distinct_2": "distinct-2",
+    "distinct_texts": "distinct texts",
+    "n": "n",
+}
+_FAITH_SOURCES = {"faithfulness": "skeleton", "faithfulness_zero_tokens": "zeroed tokens"}
+
+
+def explanation_rows(name: str, obj: Any) -> dict[str, dict[str, Any]]:
+    """Rows of the explanation table from every description block in a metrics object (one that holds
+    ``faithfulness``, as the evaluate stage writes): per source (the skeleton, the zeroed-token
+    control) and corpus, the faithfulness metrics; ROUGE-L/BLEU/METEOR on the skeleton's overall row."""
+    rows: dict[str, dict[str, Any]] = {}
+
+    def walk(node: Any, path: tuple[str, ...]) -> None:
+        if not isinstance(node, Mapping):
+            return
+        if isinstance(node.get("faithfulness"), Mapping):
+            where = " › ".join((name, *path))
+            for key, source in _FAITH_SOURCES.items():
+                for corpus, m in (node.get(key) or {}).items():
+                    if not isinstance(m, Mapping):
+                        continue
+                    row = {}
+                    if key == "faithfulness" and corpus in _TOTAL_KEYS:
+                        row = {label: node.get(k) for k, label in _TEXT_METRICS.items()}
+                    row |= {label: m.get(k) for k, label in _FAITH_METRICS.items()}
+                    rows[f"{where} · {source} · {corpus}"] = row
+            return
+        for k, v in node.items():
+            walk(v, (*path, str(k)))
+
+    walk(obj, ())
+    return rows
+
+
 def _png_uri(data: bytes, mime: str = "image/png") -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
@@ -454,10 +497,82 @@ def generated_examples(obj: Any) -> dict[str, str]:
     return found
 
 
-def examples_html(repo: Path, n: int, explanations: Mapping[str, str] | None = None) -> str:
-    """Example predictions and explanations, each beside key frames of its take.
+def described_takes(predictions: Path) -> dict[str, dict[str, Any]]:
+    """take_id -> {explanation, reference} from the evaluate stage's descriptions.parquet beside the
+    predictions file (generated description and the take's reference text); empty when absent."""
+    path = predictions.with_name("descriptions.parquet")
+    if not path.is_file():
+        return {}
+    return {
+        str(r["take_id"]): {"explanation": r.get("generated"), "reference": r.get("reference")}
+        for r in _read_table_rows(path)
+        if r.get("take_id") is not None
+    }
 
-    ``explanations`` (take_id -> text) fills in takes whose predictions row has no explanation."""
+
+_CUE_TITLES = {
+    "ok": "stated as in the reference",
+    "contra": "opposite to the reference",
+    "extra": "not in the reference",
+}
+
+
+def _marked(text: str, truth: set | None) -> tuple[str, list]:
+    """HTML of ``text`` with each cue it states in a <mark> (classed against ``truth`` when given),
+    and the cues it states."""
+    from skellm.eval.faithfulness import cue_label, cue_spans
+
+    parts, at, stated = [], 0, []
+    for start, end, cue in cue_spans(text):
+        kind = (
+            "truth"
+            if truth is None
+            else "ok"
+            if cue in truth
+            else "contra"
+            if (cue[0], -cue[1]) in truth
+            else "extra"
+        )
+        title = cue_label(cue) + (f": {_CUE_TITLES[kind]}" if kind in _CUE_TITLES else "")
+        parts += [html.escape(text[at:start]), f'<mark class="cue {kind}" title="{html.escape(title)}">']
+        parts += [html.escape(text[start:end]), "</mark>"]
+        at = end
+        stated.append(cue)
+    parts.append(html.escape(text[at:]))
+    return "".join(parts), stated
+
+
+def explanation_html(text: str, reference: str | None = None) -> str:
+    """An explanation with its body cues highlighted, read through the faithfulness lexicon.
+
+    With the take's reference, each stated cue is marked right (the reference states it), wrong (the
+    reference states the opposite) or unsupported (the reference does not state it); the reference
+    follows with its own cues marked, then the cues the explanation missed and its cue F1."""
+    from skellm.eval.faithfulness import cue_label, cue_scores, stated_cues
+
+    truth = stated_cues(reference) if reference else None
+    body, stated = _marked(text, truth)
+    out = f'<p class="expl">{body}</p>'
+    if truth is None:
+        return out
+    ref, _ = _marked(reference, None)
+    said = set(stated)
+    missed = sorted(c for c in truth if c not in said and (c[0], -c[1]) not in said)
+    score = cue_scores(said, truth)
+    out += f'<p class="ref"><span class="k">reference</span> {ref}</p>'
+    facts = [f"cue F1 {format_number(score['f1'])}"]
+    if score["contradictions"]:
+        facts.append(f"{score['contradictions']} contradicted")
+    if missed:
+        facts.append("missed: " + ", ".join(map(cue_label, missed)))
+    return out + f'<p class="cues">{html.escape(" · ".join(facts))}</p>'
+
+
+def examples_html(repo: Path, n: int, explanations: Mapping[str, str] | None = None) -> str:
+    """Example predictions and explanations, each beside key frames of its take, cues highlighted.
+
+    Explanations come from the predictions row, else the descriptions.parquet beside it (which also
+    gives the reference the cues are checked against), else ``explanations`` (take_id -> text)."""
     path = find_predictions(repo)
     if path is None or n <= 0:
         return _missing("predictions file (take_id, label, prediction, explanation) under metrics/ or data/")
@@ -466,8 +581,13 @@ def examples_html(repo: Path, n: int, explanations: Mapping[str, str] | None = N
         {k: r.get(v) for k, v in cols.items()} | {"corpus": r.get("corpus")} for r in _read_table_rows(path)
     ]
     rows = [r for r in rows if r.get("take_id") is not None]
+    described = described_takes(path)
     for r in rows:
-        r["explanation"] = r.get("explanation") or (explanations or {}).get(str(r["take_id"]))
+        d = described.get(str(r["take_id"]), {})
+        r["explanation"] = (
+            r.get("explanation") or d.get("explanation") or (explanations or {}).get(str(r["take_id"]))
+        )
+        r["reference"] = d.get("reference")
     if not rows:
         return f'<p class="missing">{html.escape(_rel(path, repo))} has no rows</p>'
     picked = pick_examples(rows, n)
@@ -490,7 +610,7 @@ def examples_html(repo: Path, n: int, explanations: Mapping[str, str] | None = N
             f'<div class="take-id">{html.escape(str(r["take_id"]))}</div>'
             f"<div>label <b>{html.escape(str(r.get('label')))}</b> · predicted "
             f'<b class="{"ok" if ok else "bad"}">{html.escape(str(r.get("prediction")))}</b></div>'
-            + (f'<p class="expl">{html.escape(str(expl))}</p>' if expl else "")
+            + (explanation_html(str(expl), r.get("reference")) if expl else "")
             + "</div></div>"
         )
     return f'<p class="src">from {html.escape(_rel(path, repo))}</p>' + "".join(cards)
@@ -607,6 +727,10 @@ figure img{max-width:100%;border:1px solid #eee}figcaption{font-size:12px;color:
 padding:8px;margin:8px 0}.example img.take{flex:0 0 auto;max-width:60%;border:1px solid #eee}
 .take-id{font-family:ui-monospace,monospace;font-size:12px;color:#555}.expl{margin:6px 0 0}
 .ok{color:#18794e}.bad{color:#c4320a}
+mark.cue{border-radius:3px;padding:0 2px;color:inherit}mark.truth{background:#e8eefc}
+mark.ok{background:#cdeed9}mark.contra{background:#f8c9bb}
+mark.extra{background:#fbe7a8}.ref{margin:4px 0 0;color:#555;font-size:13px}
+.ref .k,.cues{color:#666;font-size:12px}.cues{margin:2px 0 0}
 """
 
 
@@ -637,6 +761,7 @@ def build_report(repo: str | Path = ".", out: str | Path | None = None, examples
     ]
 
     summary: list[tuple[str, dict[str, float]]] = []
+    described: dict[str, dict[str, Any]] = {}
     explanations: dict[str, str] = {}
     blocks = []
     for m in metric_paths:
@@ -654,6 +779,7 @@ def build_report(repo: str | Path = ".", out: str | Path | None = None, examples
                 )
                 continue
             summary += accuracy_rows(f.stem, obj, corpora)
+            described |= explanation_rows(f.stem, obj)
             explanations.update(generated_examples(obj))
             blocks.append(f"<h3>{html.escape(rel)}</h3>" + (metrics_html(obj) or "<p>(empty)</p>"))
 
@@ -663,6 +789,16 @@ def build_report(repo: str | Path = ".", out: str | Path | None = None, examples
         parts.append(_matrix_table(dict(summary), first=corpora, last=["all"]))
     else:
         parts.append(_missing("per-corpus accuracy (metrics with an accuracy per corpus)"))
+    parts.append("<h2>Explanations</h2>")
+    if described:
+        parts.append(
+            '<p class="src">text overlap with the reference beside cue faithfulness: the body cues an '
+            "explanation states, read back through the generator's lexicon and checked against the "
+            "reference's; the zeroed-token rows are the control that cannot see the body</p>"
+            + _matrix_table(described, first=[*_TEXT_METRICS.values(), *_FAITH_METRICS.values()])
+        )
+    else:
+        parts.append(_missing("description metrics with faithfulness (the evaluate stage)"))
     parts += ["<h2>Metrics</h2>", "".join(blocks) or _missing("metrics declared in dvc.yaml")]
     parts += ["<h2>Confusion matrices</h2>", conf or _missing("confusion-matrix plots (actual, predicted)")]
     parts += ["<h2>Training curves</h2>", curves or _missing("training-curve plots (step or epoch column)")]

@@ -276,7 +276,9 @@ def describe_sample(corpora: list[str], labels: list[str], eligible: list[int], 
 
 
 def _cue_text(cues) -> str:
-    return " ".join(f"{c}{'+' if d > 0 else '-'}" for c, d in sorted(cues))
+    from skellm.eval.faithfulness import cue_label
+
+    return " ".join(map(cue_label, sorted(cues)))
 
 
 def _describe(model, tensors, table, spec, eval_cfg: EvalConfig) -> tuple[dict[str, Any], list]:

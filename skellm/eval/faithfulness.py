@@ -44,15 +44,46 @@ def _norm(text: str) -> str:
     return " ".join(text.lower().split())
 
 
+def _norm_with_offsets(text: str) -> tuple[str, list[int]]:
+    """:func:`_norm` of ``text`` and, for each of its characters, the index in ``text`` it came from."""
+    chars: list[str] = []
+    where: list[int] = []
+    for m in re.finditer(r"\S+", text):
+        if chars:
+            chars.append(" ")
+            where.append(m.start() - 1)
+        for i, ch in enumerate(m.group(), start=m.start()):
+            low = ch.lower()  # may be longer than one character ("İ"): each maps back to ch
+            chars.extend(low)
+            where.extend([i] * len(low))
+    return "".join(chars), where
+
+
+def cue_label(cue: Cue) -> str:
+    """``("head_flex", 1)`` -> ``"head_flex+"``: a cue as the tables and the CLI print it."""
+    return f"{cue[0]}{'+' if cue[1] > 0 else '-'}"
+
+
+def cue_spans(text: str) -> list[tuple[int, int, Cue]]:
+    """Where ``text`` states each cue: ``(start, end, cue)`` character spans into ``text``, in order.
+
+    Phrases match case- and whitespace-insensitively, longest first, and a matched stretch is not
+    matched again, so a phrase inside a longer one is not counted twice."""
+    s, where = _norm_with_offsets(text)
+    spans: list[tuple[int, int, Cue]] = []
+    for phrase, cue in _lexicon()[0]:
+        start = s.find(phrase)
+        while start >= 0:
+            end = start + len(phrase)
+            spans.append((where[start], where[end - 1] + 1, cue))
+            s = s[:start] + "\0" * len(phrase) + s[end:]  # same length: offsets stay valid
+            start = s.find(phrase, end)
+    return sorted(spans)
+
+
 def stated_cues(text: str) -> set[Cue]:
     """The cues a text states, by the generator's lexicon."""
-    s = _norm(text)
-    found: set[Cue] = set()
-    for phrase, cue in _lexicon()[0]:
-        if phrase in s:
-            found.add(cue)
-            s = s.replace(phrase, "|")
-    return found
+    return {cue for _, _, cue in cue_spans(text)}
 
 
 def named_action(text: str) -> str | None:

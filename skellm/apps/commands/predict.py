@@ -41,6 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def format_result(r: dict) -> str:
     """A result as text: file, label and corpus; probabilities, highest first; the explanation."""
+    from skellm.eval.faithfulness import cue_label
+
     probs = sorted(r["probabilities"].items(), key=lambda kv: -kv[1])
     lines = [
         f"{r['file']}: {r['label']}" + (f"  (corpus {r['corpus']})" if r["corpus"] else ""),
@@ -50,7 +52,7 @@ def format_result(r: dict) -> str:
         asked = r.get("explained_label")
         lines.append(f"  why{'' if asked in (None, r['label']) else f' {asked}'}: {r['explanation']}")
         if r.get("cues"):
-            lines.append("  cues: " + ", ".join(f"{c}{'+' if s > 0 else '-'}" for c, s in r["cues"]))
+            lines.append("  cues: " + ", ".join(cue_label((c, s)) for c, s in r["cues"]))
     return "\n".join(lines)
 
 
