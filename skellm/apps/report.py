@@ -548,14 +548,14 @@ def explanation_html(text: str, reference: str | None = None) -> str:
     With the take's reference, each stated cue is marked right (the reference states it), wrong (the
     reference states the opposite) or unsupported (the reference does not state it); the reference
     follows with its own cues marked, then the cues the explanation missed and its cue F1."""
-    from skellm.eval.faithfulness import cue_label, cue_scores, stated_cues
+    from skellm.eval.faithfulness import cue_label, cue_scores
 
-    truth = stated_cues(reference) if reference else None
+    if not reference:
+        return f'<p class="expl">{_marked(text, None)[0]}</p>'
+    ref, truth_cues = _marked(reference, None)
+    truth = set(truth_cues)
     body, stated = _marked(text, truth)
     out = f'<p class="expl">{body}</p>'
-    if truth is None:
-        return out
-    ref, _ = _marked(reference, None)
     said = set(stated)
     missed = sorted(c for c in truth if c not in said and (c[0], -c[1]) not in said)
     score = cue_scores(said, truth)
@@ -761,7 +761,7 @@ def build_report(repo: str | Path = ".", out: str | Path | None = None, examples
     ]
 
     summary: list[tuple[str, dict[str, float]]] = []
-    described: dict[str, dict[str, Any]] = {}
+    faith_rows: dict[str, dict[str, Any]] = {}
     explanations: dict[str, str] = {}
     blocks = []
     for m in metric_paths:
@@ -779,7 +779,7 @@ def build_report(repo: str | Path = ".", out: str | Path | None = None, examples
                 )
                 continue
             summary += accuracy_rows(f.stem, obj, corpora)
-            described |= explanation_rows(f.stem, obj)
+            faith_rows |= explanation_rows(f.stem, obj)
             explanations.update(generated_examples(obj))
             blocks.append(f"<h3>{html.escape(rel)}</h3>" + (metrics_html(obj) or "<p>(empty)</p>"))
 
@@ -790,12 +790,12 @@ def build_report(repo: str | Path = ".", out: str | Path | None = None, examples
     else:
         parts.append(_missing("per-corpus accuracy (metrics with an accuracy per corpus)"))
     parts.append("<h2>Explanations</h2>")
-    if described:
+    if faith_rows:
         parts.append(
             '<p class="src">text overlap with the reference beside cue faithfulness: the body cues an '
             "explanation states, read back through the generator's lexicon and checked against the "
             "reference's; the zeroed-token rows are the control that cannot see the body</p>"
-            + _matrix_table(described, first=[*_TEXT_METRICS.values(), *_FAITH_METRICS.values()])
+            + _matrix_table(faith_rows, first=[*_TEXT_METRICS.values(), *_FAITH_METRICS.values()])
         )
     else:
         parts.append(_missing("description metrics with faithfulness (the evaluate stage)"))
