@@ -58,7 +58,7 @@ def test_cue_spans_point_into_the_text_as_written():
     ]
     assert fa.stated_cues(text) == {("head_flex", 1), ("shoulder_raise", 1)}
     # a phrase inside a longer one is matched once, as the longer one
-    long = "the head turns from side to side three times times"  # the action lexicon's head shake
+    long = "the head turns from side to side three times"  # the action lexicon's head shake
     assert fa.stated_cues("the head turns from side to side") == {("scan", 1)}
     assert [cue for *_, cue in fa.cue_spans(long)] == [("head_shake", 1)]
     assert fa.cue_spans("nothing here") == [] and fa.cue_label(("tempo", -1)) == "tempo-"

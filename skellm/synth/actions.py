@@ -493,7 +493,7 @@ PRIMITIVES: dict[str, Primitive] = {
                 "the head rotates side to side about the neck",
             ),
         },
-        ("the head turns from side to side {n} times",),
+        ("the head turns from side to side {n}",),
     ),
     "bow": P(
         _bow,
@@ -514,9 +514,9 @@ PRIMITIVES: dict[str, Primitive] = {
         _wave,
         {
             "hand": ("{hand} is raised above the shoulder", "{hand} swings side to side, palm open"),
-            "arm": ("{arm} is lifted high with the elbow bent", "the forearm sways left and right {n} times"),
+            "arm": ("{arm} is lifted high with the elbow bent", "the forearm sways left and right {n}"),
         },
-        ("{hand} is raised high and sways side to side {n} times",),
+        ("{hand} is raised high and sways side to side {n}",),
     ),
     "cheer": P(
         _cheer,
@@ -525,7 +525,7 @@ PRIMITIVES: dict[str, Primitive] = {
             "arm": ("both arms are raised straight overhead", "the arms pump up and down above the head"),
             "head": ("the head lifts slightly upward",),
         },
-        ("both arms shoot up overhead and pump {n} times",),
+        ("both arms shoot up overhead and pump {n}",),
     ),
     "point": P(
         _point,
@@ -568,7 +568,7 @@ PRIMITIVES: dict[str, Primitive] = {
             ),
             "hip": ("the trunk twists into the punch",),
         },
-        ("{hand} forms a fist and jabs forward {n} times",),
+        ("{hand} forms a fist and jabs forward {n}",),
     ),
     "push": P(
         _push,
@@ -591,7 +591,7 @@ PRIMITIVES: dict[str, Primitive] = {
                 "the arms open and close in front of the chest",
             ),
         },
-        ("both hands clap together in front of the chest {n} times",),
+        ("both hands clap together in front of the chest {n}",),
     ),
     "handshake": P(
         _handshake,
@@ -605,7 +605,7 @@ PRIMITIVES: dict[str, Primitive] = {
                 "the right forearm moves up and down a few times",
             ),
         },
-        ("the right hand reaches forward and shakes the other's hand {n} times",),
+        ("the right hand reaches forward and shakes the other's hand {n}",),
     ),
     "hug": P(
         _hug,
@@ -690,7 +690,7 @@ PRIMITIVES: dict[str, Primitive] = {
             "hip": ("the hips bob up and down", "the body rises and falls rhythmically"),
             "arm": ("the arms are held out a little for balance", "the elbows bend slightly"),
         },
-        ("standing on {leg}, the person hops {n} times with the other foot raised",),
+        ("standing on {leg}, the person hops {n} with the other foot raised",),
     ),
     "jump": P(
         _jump,
