@@ -392,6 +392,15 @@ def test_evaluate_writes_every_mode_and_baseline(model, tiny_llm_dir, tokens_dir
     assert rec["encoder_classifier"]["overall"]["accuracy"] == pytest.approx(hits / table.height)
     pred = pl.read_parquet(tmp_path / "pred.parquet")
     assert pred.height == table.height and pred["p_true"].is_between(0, 1).all()
+    # calibrated scoring: argmax of log P(label | skeleton) - log P(label | zeroed skeleton), by hand
+    loaded = load_trained(tiny_llm_dir, tmp_path / "trained").eval()
+    row = {t: i for i, t in enumerate(table["take_id"])}
+    for r in pred.iter_rows(named=True):
+        feats, fmask = select_tokens(tensors, loaded.token_kind, [row[r["take_id"]]])
+        question = "Can you tell me the emotion of this person?"
+        ll = score_labels(loaded, feats, fmask, question, LABELS[r["corpus"]], "A")
+        ll0 = score_labels(loaded, torch.zeros_like(feats), fmask, question, LABELS[r["corpus"]], "A")
+        assert r["score_calibrated"] == LABELS[r["corpus"]][int((ll - ll0).argmax())]
     assert metrics["zero_shot"]["score"]["n"] == sum(x == "sadness" for x in table["label"])
     assert metrics["description"]["n"] == sum(d is not None for d in table["description"])
     faith = metrics["description"]["faithfulness"]

@@ -16,9 +16,9 @@ import pytest
 from pipeline_repo import EXP_RANK, RANK, REPO, TINY, dvc
 
 from skellm.data.table import read_takes
+from skellm.eval.evaluate import MODES
 from skellm.io import load_params
 
-MODES = ("generate", "score", "generate_zero_tokens", "score_zero_tokens", "encoder_classifier")
 DESCRIPTION = ("rouge1", "rouge2", "rougeL", "bleu", "meteor", "consistency")
 LORA_AND_AFTER = {"lora_describe", "lora_recognize", "evaluate"}
 
@@ -97,7 +97,8 @@ def _check_metrics(repo: Path) -> None:
         assert rec["baseline"][c]["accuracy"] == pytest.approx(base[c]["accuracy"], abs=1e-4)
     assert set(llm["paired"]["encoder_classifier_vs_baseline"]) == {*n_test, "overall"}
     assert llm["threads"] >= 1 and encoder["seed"] == 0
-    for zs in (encoder["unseen"]["D"], llm["unseen"]["D"]):  # zero-shot over D's unseen classes only
+    # zero-shot over D's unseen classes only: encoder, LLM label scoring, LLM class-knowledge ranking
+    for zs in (encoder["unseen"]["D"], llm["unseen"]["D"], llm["unseen"]["D"]["knowledge"]):
         assert zs["n"] == 9 and zs["classes"] == 3 and zs["chance_top1"] == pytest.approx(1 / 3, abs=1e-4)
         assert 0.0 <= zs["top1"] <= zs["top5"] == 1.0  # top-5 of three candidates always hits
     for mode in MODES:

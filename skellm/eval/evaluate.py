@@ -6,6 +6,9 @@ corpus's label set):
   score                 closed-set label scoring (never an Error), with per-label probabilities
   generate_zero_tokens  the same LLM with the skeleton tokens replaced by zeros (what the tokens carry)
   score_zero_tokens     idem, label scoring
+  score_calibrated      label scoring calibrated by the zeroed-token scores: argmax of
+                        log P(label | skeleton) - log P(label | zeroed skeleton), which removes the
+                        LLM's prior for each label's words (contextual calibration, Zhao et al. 2021)
   encoder_classifier    argmax of the encoder's own classifier logits over the corpus's labels
 Descriptions: generated for test takes that have a reference description, prompted with the true
 label (the paper's protocol), scored by ROUGE-1/2/L, BLEU, METEOR, and checked for consistency (the
@@ -20,6 +23,7 @@ corpus's, or its unseen classes in the zero-shot ranking).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +31,26 @@ from skellm.config import PATHS, Config, EvalConfig, LoraConfig, Paths
 from skellm.cpus import set_torch_threads
 from skellm.eval.labels import consistent, parse_label
 from skellm.eval.stats import bootstrap_ci, mcnemar
+from skellm.eval.unseen import knowledge_by_class, unseen_topk
 from skellm.io import atomic_path, write_json
 
-MODES = ("generate", "score", "generate_zero_tokens", "score_zero_tokens", "encoder_classifier")
+MODES = (
+    "generate",
+    "score",
+    "generate_zero_tokens",
+    "score_zero_tokens",
+    "score_calibrated",
+    "encoder_classifier",
+)
 ERROR = "Error"
 
 
-PAIRED = (("score", "encoder_classifier"), ("generate", "encoder_classifier"))
+PAIRED = (
+    ("score", "encoder_classifier"),
+    ("generate", "encoder_classifier"),
+    ("score_calibrated", "encoder_classifier"),
+    ("score_calibrated", "score"),
+)
 # with the baseline stage's per-take predictions: each model against the hand-feature baseline
 PAIRED_BASELINE = (("encoder_classifier", "baseline"), ("score", "baseline"))
 
@@ -87,11 +104,13 @@ def evaluate(
     plots_dir: str | Path,
     predictions_path: str | Path | None = None,
     baseline_path: str | Path | None = None,
+    knowledge: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
 ) -> dict[str, Any]:
     """Run every recognition mode, the description metrics and zero-shot scoring; write metrics/plots.
 
     ``baseline_path``: the baseline stage's per-take predictions; the same takes then get the baseline
-    as a mode and paired tests against it."""
+    as a mode and paired tests against it. ``knowledge``: corpus -> class -> knowledge sentences, for
+    the knowledge ranking of unseen classes (:mod:`skellm.eval.unseen`)."""
     import polars as pl
     import torch
     from tqdm.auto import tqdm
@@ -134,6 +153,7 @@ def evaluate(
                 timing[k] += v
             texts0, ll0, _ = greedy_and_scores(model, zeros, fmask, question, label_set, fmt, max_new, task)
             probs0 = torch.softmax(ll0, -1)
+            calibrated = (ll - ll0).argmax(-1)
             enc = logits[idx][:, cls_idx].argmax(-1)
             for j, i in enumerate(idx):
                 rows.append(
@@ -150,6 +170,7 @@ def evaluate(
                         "generated_zero_tokens": texts0[j],
                         "generate_zero_tokens": parse_label(texts0[j], label_set) or ERROR,
                         "score_zero_tokens": label_set[int(probs0[j].argmax())],
+                        "score_calibrated": label_set[int(calibrated[j])],
                         "encoder_classifier": label_set[int(enc[j])],
                         "held_out": labels[i] in holdout,
                     }
@@ -187,7 +208,7 @@ def evaluate(
         "score": _summary(held, "score"),
         "generate": _summary(held, "generate"),
     }
-    metrics["unseen"] = _unseen(model, tensors, table, spec, fmt, bs)
+    metrics["unseen"] = unseen_topk(model, tensors, table, spec, fmt, bs, knowledge)
     metrics["description"], described = _describe(model, tensors, table, spec, eval_cfg)
     write_json(metrics_path, metrics)
 
@@ -218,41 +239,6 @@ def evaluate(
             ]
             pl.DataFrame(described, schema=cols, orient="row").write_parquet(tmp)
     return metrics
-
-
-def _unseen(model, tensors, table, spec, fmt: str, bs: int, ks=(1, 5)) -> dict[str, Any]:
-    """Zero-shot top-k on takes of unseen classes: label scoring over the corpus's unseen classes."""
-    import torch
-
-    from skellm.llm.model import select_tokens
-    from skellm.llm.prompts import recognition_question
-    from skellm.llm.scoring import score_labels
-
-    corpora, labels = table["corpus"].to_list(), table["label"].to_list()
-    out: dict[str, Any] = {}
-    for corpus, cands in sorted(spec.unseen.items()):
-        idx = [
-            i for i, (c, lab) in enumerate(zip(corpora, labels, strict=True)) if c == corpus and lab in cands
-        ]
-        if not idx:
-            continue
-        task = spec.task(corpus)
-        ranks = []
-        for chunk in _batches(idx, bs):
-            feats, fmask = select_tokens(tensors, model.token_kind, chunk)
-            question = recognition_question(task, prompt=model.prompt, candidates=cands)
-            ll = score_labels(model, feats, fmask, question, cands, fmt, task)
-            order = torch.argsort(-ll, dim=1, stable=True)
-            truth = torch.tensor([cands.index(labels[i]) for i in chunk])
-            ranks += (order == truth[:, None]).int().argmax(1).tolist()
-        r: dict[str, Any] = {"n": len(idx), "classes": len(cands)}
-        for k in ks:
-            hits = [rk < k for rk in ranks]
-            lo, hi = bootstrap_ci(hits)
-            r |= {f"top{k}": sum(hits) / len(hits), f"top{k}_ci95_low": lo, f"top{k}_ci95_high": hi}
-            r[f"chance_top{k}"] = min(k, len(cands)) / len(cands)
-        out[corpus] = r
-    return out
 
 
 def describe_sample(corpora: list[str], labels: list[str], eligible: list[int], n: int) -> list[int]:
@@ -329,6 +315,18 @@ def _describe(model, tensors, table, spec, eval_cfg: EvalConfig) -> tuple[dict[s
     return scores, described
 
 
+def unseen_knowledge(cfg: Config) -> dict[str, dict[str, list[str]]]:
+    """corpus -> class -> knowledge sentences, for corpora with unseen classes and a knowledge file."""
+    from skellm.text.features import read_knowledge
+
+    out = {}
+    for corpus in cfg.split.unseen:
+        cc = cfg.data.corpora.get(corpus)
+        if cc is not None and cc.knowledge:
+            out[corpus] = knowledge_by_class(read_knowledge(cc.knowledge))
+    return out
+
+
 def run_stage(cfg: Config, paths: Paths = PATHS) -> dict[str, Any]:
     """evaluate stage: the trained LoRA model on the test tokens -> metrics/llm.json, plots, predictions."""
     metrics = evaluate(
@@ -342,6 +340,7 @@ def run_stage(cfg: Config, paths: Paths = PATHS) -> dict[str, Any]:
         plots_dir=paths.plots,
         predictions_path=paths.predictions,
         baseline_path=paths.baseline_predictions,
+        knowledge=unseen_knowledge(cfg),
     )
     for mode, res in metrics["recognition"].items():
         o = res["overall"]

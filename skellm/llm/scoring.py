@@ -33,9 +33,14 @@ def score_after_prompt(
 ):
     """Log-likelihood (B, L) of each label's answer, from a :func:`prompt_pass` (its cache is consumed:
     repeated in place for the L candidates)."""
+    return score_ids_after_prompt(model, inputs, out, candidate_ids(model, labels, answer_format, task))
+
+
+def score_ids_after_prompt(model, inputs, out, cands: list[list[int]]):
+    """Log-likelihood (B, N) of each token-id continuation in ``cands`` after a :func:`prompt_pass`,
+    all in one batched pass over the repeated cache (consumed)."""
     import torch
 
-    cands = candidate_ids(model, labels, answer_format, task)
     n = len(cands)
     b = out.logits.shape[0]
     with torch.no_grad():
@@ -49,7 +54,7 @@ def score_after_prompt(
         for j, c in enumerate(cands):
             cand[j, : len(c)] = torch.tensor(c)
             valid[j, : len(c)] = 1
-        cand, valid = cand.to(dev).repeat(b, 1), valid.to(dev).repeat(b, 1)  # row = take * n + label
+        cand, valid = cand.to(dev).repeat(b, 1), valid.to(dev).repeat(b, 1)  # row = take * n + candidate
         total = first.repeat_interleave(n, 0).gather(1, cand[:, :1])[:, 0]
         if m > 1:
             # the last candidate token is only predicted, never read: feed tokens 0..m-2

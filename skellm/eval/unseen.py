@@ -1,0 +1,128 @@
+"""Zero-shot recognition of unseen classes (never in encoder or LoRA training), ranked among the
+corpus's unseen classes only, as the NTU 55/5 and 110/10 protocols do.
+
+Two LLM rankings:
+  label     each unseen label's answer log-likelihood after the recognition question (label scoring)
+  knowledge how much the skeleton raises the likelihood of each class's knowledge sentences after the
+            description prompt: for class c, the mean over its sentences s of
+            log P(s | skeleton, "The action ... is [c] ...") - log P(s | zeroed skeleton, same prompt).
+            Subtracting the zeroed-token likelihood removes what the prompt and the sentence alone
+            make likely, so the ranking says which class's described motion the body explains best.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from skellm.eval.stats import bootstrap_ci
+
+RANKINGS = ("label", "knowledge")
+
+
+def topk_summary(ranks: Sequence[int], classes: int, ks: Iterable[int] = (1, 5)) -> dict[str, Any]:
+    """{n, classes, top{k}, top{k}_ci95_low/high, chance_top{k}} from each take's 0-based rank of its
+    true class."""
+    r: dict[str, Any] = {"n": len(ranks), "classes": classes}
+    for k in ks:
+        hits = [rk < k for rk in ranks]
+        lo, hi = bootstrap_ci(hits)
+        r |= {f"top{k}": sum(hits) / len(hits), f"top{k}_ci95_low": lo, f"top{k}_ci95_high": hi}
+        r[f"chance_top{k}"] = min(k, classes) / classes
+    return r
+
+
+def true_ranks(scores, truth: Sequence[int]) -> list[int]:
+    """0-based rank of each row's true column in ``scores`` (B, C), higher first, ties by column order."""
+    import torch
+
+    order = torch.argsort(-scores, dim=1, stable=True)
+    return (order == torch.as_tensor(truth)[:, None]).int().argmax(1).tolist()
+
+
+def knowledge_scores(
+    model,
+    feats,
+    fmask,
+    cands: Sequence[str],
+    knowledge: Mapping[str, Sequence[str]],
+    task: str,
+    rows: int = 64,
+):
+    """(B, C) mean pointwise information each candidate's knowledge sentences get from the skeleton
+    (module docstring); about ``rows`` sentence continuations per forward pass. A candidate without
+    sentences scores -inf."""
+    import torch
+
+    from skellm.llm.prompts import describe_question
+    from skellm.llm.scoring import prompt_pass, score_ids_after_prompt
+
+    zeros = torch.zeros_like(feats)
+    cols = []
+    for c in cands:
+        texts = knowledge.get(c, ())
+        if not texts:
+            cols.append(torch.full((feats.shape[0],), float("-inf")))
+            continue
+        ids = [model.answer_ids(" " + t.strip(), eos=False) for t in texts]
+        question = describe_question(c, task)
+        step = max(1, rows // len(ids))  # takes per pass: bounds the (rows, length, vocabulary) logits
+        parts = []
+        for s in range(0, feats.shape[0], step):
+            f, m, z = feats[s : s + step], fmask[s : s + step], zeros[s : s + step]
+            ll = score_ids_after_prompt(model, *prompt_pass(model, f, m, question), ids)
+            ll0 = score_ids_after_prompt(model, *prompt_pass(model, z, m, question), ids)
+            parts.append((ll - ll0).mean(1))
+        cols.append(torch.cat(parts))
+    return torch.stack(cols, 1)
+
+
+def unseen_topk(
+    model,
+    tensors,
+    table,
+    spec,
+    fmt: str,
+    bs: int,
+    knowledge: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+    ks: Iterable[int] = (1, 5),
+) -> dict[str, Any]:
+    """{corpus: {top1, top5, ... (label scoring), "knowledge": {top1, ...}}} on the test takes of each
+    corpus's unseen classes (``knowledge``: corpus -> class -> sentences; a corpus without them gets
+    the label ranking only)."""
+    from skellm.llm.model import select_tokens
+    from skellm.llm.prompts import recognition_question
+    from skellm.llm.scoring import score_labels
+
+    corpora, labels = table["corpus"].to_list(), table["label"].to_list()
+    out: dict[str, Any] = {}
+    for corpus, cands in sorted(spec.unseen.items()):
+        idx = [
+            i for i, (c, lab) in enumerate(zip(corpora, labels, strict=True)) if c == corpus and lab in cands
+        ]
+        if not idx:
+            continue
+        task = spec.task(corpus)
+        question = recognition_question(task, prompt=model.prompt, candidates=cands)
+        known = (knowledge or {}).get(corpus)
+        ranks: dict[str, list[int]] = {"label": [], **({"knowledge": []} if known else {})}
+        for start in range(0, len(idx), bs):
+            chunk = idx[start : start + bs]
+            feats, fmask = select_tokens(tensors, model.token_kind, chunk)
+            truth = [cands.index(labels[i]) for i in chunk]
+            ranks["label"] += true_ranks(score_labels(model, feats, fmask, question, cands, fmt, task), truth)
+            if known:
+                ranks["knowledge"] += true_ranks(
+                    knowledge_scores(model, feats, fmask, cands, known, task), truth
+                )
+        out[corpus] = topk_summary(ranks.pop("label"), len(cands), ks)
+        out[corpus] |= {name: topk_summary(r, len(cands), ks) for name, r in ranks.items()}
+    return out
+
+
+def knowledge_by_class(rows: Iterable[tuple[str, str, str]]) -> dict[str, list[str]]:
+    """class -> its sentences, from (label, part, text) rows of a class-knowledge file."""
+    out: dict[str, list[str]] = {}
+    for label, _, text in rows:
+        out.setdefault(label, []).append(text)
+    return out
