@@ -276,7 +276,7 @@ class EncoderConfig:
     ce_labels: str = "corpus"  # corpus (CE over the take's own corpus labels) | all
     # kl: EAI-LLM's L_con against each label's template-mean text | milnce: every template and class
     # knowledge sentence of the label is a positive (SUGAR's MIL-NCE); zero-shot then uses all of them
-    text_loss: str = "kl"
+    text_loss: str = "milnce"
     # soft CE targets: a take keeps 1 - e of its label and spreads e over its corpus's other labels by
     # how close their texts are; e = soft_labels x (1 - intensity) (x 0.5 where no intensity). 0: hard
     soft_labels: float = 0.0
@@ -421,6 +421,12 @@ class EvalConfig:
     describe_max_new_tokens: int = 40
     max_describe: int = 80  # test takes to describe: an equal share per corpus, its labels in turn
     threads: int = 0  # torch CPU threads (0: all usable cores)
+    # which class-knowledge sentences rank unseen classes by the LLM's likelihood (skellm.eval.unseen):
+    # both | motion | visual | none; the cost grows with their tokens (visual: 2 short ones a class)
+    unseen_knowledge: str = "visual"
+
+    def __post_init__(self) -> None:
+        _one_of("eval.unseen_knowledge", self.unseen_knowledge, tuple(KNOWLEDGE_USE))
 
 
 @dataclass(frozen=True)

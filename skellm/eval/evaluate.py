@@ -316,14 +316,16 @@ def _describe(model, tensors, table, spec, eval_cfg: EvalConfig) -> tuple[dict[s
 
 
 def unseen_knowledge(cfg: Config) -> dict[str, dict[str, list[str]]]:
-    """corpus -> class -> knowledge sentences, for corpora with unseen classes and a knowledge file."""
-    from skellm.text.features import read_knowledge
+    """corpus -> class -> knowledge sentences (the parts ``eval.unseen_knowledge`` keeps), for corpora
+    with unseen classes and a knowledge file."""
+    from skellm.text.features import read_knowledge, select_knowledge
 
     out = {}
     for corpus in cfg.split.unseen:
         cc = cfg.data.corpora.get(corpus)
-        if cc is not None and cc.knowledge:
-            out[corpus] = knowledge_by_class(read_knowledge(cc.knowledge))
+        if cc is not None and cc.knowledge and cfg.eval.unseen_knowledge != "none":
+            rows = select_knowledge(read_knowledge(cc.knowledge), cfg.eval.unseen_knowledge)
+            out[corpus] = knowledge_by_class(rows)
     return out
 
 

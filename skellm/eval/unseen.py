@@ -47,7 +47,7 @@ def knowledge_scores(
     cands: Sequence[str],
     knowledge: Mapping[str, Sequence[str]],
     task: str,
-    rows: int = 64,
+    rows: int = 128,
 ):
     """(B, C) mean pointwise information each candidate's knowledge sentences get from the skeleton
     (module docstring); about ``rows`` sentence continuations per forward pass. A candidate without
@@ -57,7 +57,18 @@ def knowledge_scores(
     from skellm.llm.prompts import describe_question
     from skellm.llm.scoring import prompt_pass, score_ids_after_prompt
 
-    zeros = torch.zeros_like(feats)
+    # the zeroed-token likelihood depends on the take only through its mask: once per distinct mask
+    masks, which = torch.unique(fmask, dim=0, return_inverse=True)
+    zeros = torch.zeros((len(masks), *feats.shape[1:]), dtype=feats.dtype)
+
+    def mean_ll(f, m, question, ids):
+        step = max(1, rows // len(ids))  # takes per pass: bounds the (rows, length, vocabulary) logits
+        parts = []
+        for s in range(0, f.shape[0], step):
+            out = prompt_pass(model, f[s : s + step], m[s : s + step], question)
+            parts.append(score_ids_after_prompt(model, *out, ids))
+        return torch.cat(parts)
+
     cols = []
     for c in cands:
         texts = knowledge.get(c, ())
@@ -66,14 +77,8 @@ def knowledge_scores(
             continue
         ids = [model.answer_ids(" " + t.strip(), eos=False) for t in texts]
         question = describe_question(c, task)
-        step = max(1, rows // len(ids))  # takes per pass: bounds the (rows, length, vocabulary) logits
-        parts = []
-        for s in range(0, feats.shape[0], step):
-            f, m, z = feats[s : s + step], fmask[s : s + step], zeros[s : s + step]
-            ll = score_ids_after_prompt(model, *prompt_pass(model, f, m, question), ids)
-            ll0 = score_ids_after_prompt(model, *prompt_pass(model, z, m, question), ids)
-            parts.append((ll - ll0).mean(1))
-        cols.append(torch.cat(parts))
+        pmi = mean_ll(feats, fmask, question, ids) - mean_ll(zeros, masks, question, ids)[which]
+        cols.append(pmi.mean(1))
     return torch.stack(cols, 1)
 
 
@@ -90,6 +95,8 @@ def unseen_topk(
     """{corpus: {top1, top5, ... (label scoring), "knowledge": {top1, ...}}} on the test takes of each
     corpus's unseen classes (``knowledge``: corpus -> class -> sentences; a corpus without them gets
     the label ranking only)."""
+    from tqdm.auto import tqdm
+
     from skellm.llm.model import select_tokens
     from skellm.llm.prompts import recognition_question
     from skellm.llm.scoring import score_labels
@@ -106,6 +113,7 @@ def unseen_topk(
         question = recognition_question(task, prompt=model.prompt, candidates=cands)
         known = (knowledge or {}).get(corpus)
         ranks: dict[str, list[int]] = {"label": [], **({"knowledge": []} if known else {})}
+        bar = tqdm(total=len(idx), desc=f"unseen {corpus} ({', '.join(ranks)})", dynamic_ncols=True)
         for start in range(0, len(idx), bs):
             chunk = idx[start : start + bs]
             feats, fmask = select_tokens(tensors, model.token_kind, chunk)
@@ -115,6 +123,8 @@ def unseen_topk(
                 ranks["knowledge"] += true_ranks(
                     knowledge_scores(model, feats, fmask, cands, known, task), truth
                 )
+            bar.update(len(chunk))
+        bar.close()
         out[corpus] = topk_summary(ranks.pop("label"), len(cands), ks)
         out[corpus] |= {name: topk_summary(r, len(cands), ks) for name, r in ranks.items()}
     return out
