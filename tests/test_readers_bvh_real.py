@@ -609,5 +609,128 @@ def test_fast_path_serves_plain_real_files():
     data = bvh_mod._fast_frames(body, ENTRIES["cmu_cgspeed_01_01.bvh"]["channels"])
     assert data is not None and data.shape == (30, 96)
     np.testing.assert_array_equal(data, np.array(body.split(), dtype=np.float64).reshape(30, 96))
-    assert bvh_mod._fast_frames(body.replace(" ", "\t"), 96) is None  # tabs: the line path's job
+    np.testing.assert_array_equal(bvh_mod._fast_frames(body.replace(" ", "\t"), 96), data)  # respaced
     assert bvh_mod._fast_frames(body.rsplit(" ", 5)[0], 96) is None  # a partial last line
+
+
+def _motion_body(text: str) -> str:
+    """The MOTION lines after ``Frame Time:`` as the reader cuts them."""
+    import skellm.readers.bvh as bvh_mod
+
+    m = re.search(r"^\s*MOTION\s*$", text, re.M | re.I)
+    return text[bvh_mod._FRAMES_RE.match(text, m.end()).end() :]
+
+
+def _bits(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=np.float64).view(np.int64)
+
+
+WHITESPACE_QUIRKS = [
+    "tabs_everywhere",
+    "runs_of_blanks",
+    "trailing_blanks",
+    "blank_lines_everywhere",
+    "blank_lines_in_motion",
+]
+
+
+@pytest.mark.parametrize("quirk", [None, *WHITESPACE_QUIRKS])
+@pytest.mark.parametrize("name", NAMES)
+def test_fast_path_serves_tabs_and_runs_of_blanks_bit_for_bit(monkeypatch, tmp_path, name, quirk):
+    """Tabs, runs of blanks (Biovision's own layout, read in place) and blanks at line ends go through
+    Arrow too; the floats must be the line path's to the bit and the file must read the same either way."""
+    import skellm.readers.bvh as bvh_mod
+
+    text, _ = _lf(name)
+    if quirk:
+        text = QUIRKS[quirk][0](text)
+    body = _motion_body(text)
+    c = ENTRIES[name]["channels"]
+    fast = bvh_mod._fast_frames(body, c)
+    assert fast is not None, "the fast path turned the layout down"
+    slow, _, _ = bvh_mod._parse_frames(Path(name), body.split("\n"), c, 0, 1)
+    np.testing.assert_array_equal(_bits(fast), _bits(slow))
+    p = tmp_path / name
+    p.write_text(text)
+    via_fast, _ = _read(p)
+    monkeypatch.setattr(bvh_mod, "_fast_frames", lambda body, n: None)
+    via_lines, _ = _read(p)
+    np.testing.assert_array_equal(via_fast.positions, via_lines.positions)
+    assert via_fast.meta["warnings"] == via_lines.meta["warnings"]
+
+
+def test_fast_path_respaces_a_layout_that_changes_further_down():
+    """Lines are first read in the first line's layout; where a later line departs from it, the whole
+    block is respaced and read again."""
+    import skellm.readers.bvh as bvh_mod
+
+    rows = np.random.default_rng(3).uniform(-200, 200, (3000, 12)).round(4)
+    lines = [" ".join(repr(float(v)) for v in r) for r in rows]
+    lines[2000:] = ["\t" + "   ".join(ln.split()) + " \t" for ln in lines[2000:]]
+    assert bvh_mod._arrow_columns("\n".join(lines).encode(), 12) is None
+    data = bvh_mod._fast_frames("\n".join(lines) + "\n", 12)
+    assert data is not None
+    np.testing.assert_array_equal(_bits(data), _bits(rows))
+
+
+def test_respacing_block_by_block_matches_respacing_at_once(monkeypatch):
+    """Long takes are respaced in blocks of whole lines; the block edges must not show."""
+    import skellm.readers.bvh as bvh_mod
+
+    raw = QUIRKS["runs_of_blanks"][0](_motion_body(_lf("biovision_boxing_toes.bvh")[0])).encode()
+    whole = bvh_mod._single_spaced(raw)
+    assert whole == b"\n".join(b" ".join(ln.split()) for ln in raw.split(b"\n"))
+    monkeypatch.setattr(bvh_mod, "RESPACE_BLOCK_BYTES", 100)
+    assert bvh_mod._single_spaced(raw) == whole
+
+
+@pytest.mark.parametrize("respace", [None, "tabs_everywhere", "runs_of_blanks"])
+@pytest.mark.parametrize("name", ["biovision_boxing_toes.bvh", "cmu_cgspeed_01_01.bvh"])
+def test_ragged_lines_with_the_right_total_are_still_a_read_error(tmp_path, name, respace):
+    """Frame 3 one value short, frame 4 one over: the block's count is frames x channels, yet the frame
+    is named as before, whichever blanks separate the numbers."""
+    import skellm.readers.bvh as bvh_mod
+
+    def edit(lines, first):
+        a, b = _frame_lines(lines, first)[2:4]
+        lines[a] = " ".join(lines[a].split()[:-1])
+        lines[b] = " ".join([*lines[b].split(), "0.5"])
+
+    text, lines, first = _with_frames(ENTRIES[name]["file"], edit=edit)
+    if respace:
+        text = QUIRKS[respace][0](text)
+    c = ENTRIES[name]["channels"]
+    assert bvh_mod._fast_frames(_motion_body(text), c) is None
+    line_no = _frame_lines(lines, first)[2] + 1
+    p = tmp_path / name
+    p.write_text(text)
+    with pytest.raises(ReadError) as err:
+        read_motion(p)
+    assert (
+        str(err.value)
+        == f"{p}: frame 3 (line {line_no}) has {c - 1} values but the hierarchy declares {c} channels"
+    )
+
+
+@pytest.mark.parametrize("token", ["7", "NA", "nan"])
+def test_a_number_inside_a_run_of_blanks_is_not_read_past(tmp_path, token):
+    """Biovision's lines share their runs of blanks, read in place as empty columns: a token put inside
+    one (the line's field count unchanged) makes that line c + 1 values, it does not vanish."""
+    name = "biovision_boxing_toes.bvh"
+
+    def edit(lines, first):
+        row = _frame_lines(lines, first)[2]
+        assert "    " in lines[row]
+        lines[row] = lines[row].replace("    ", f"  {token}  ", 1)
+
+    text, lines, first = _with_frames(name, edit=edit)
+    c = ENTRIES[name]["channels"]
+    p = tmp_path / name
+    p.write_text(text)
+    with pytest.raises(ReadError) as err:
+        read_motion(p)
+    line_no = _frame_lines(lines, first)[2] + 1
+    assert (
+        str(err.value)
+        == f"{p}: frame 3 (line {line_no}) has {c + 1} values but the hierarchy declares {c} channels"
+    )

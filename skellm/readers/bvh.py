@@ -50,24 +50,73 @@ _FRAMES_RE = re.compile(r"\s*Frames\s*:\s*(\S+)\s*\n\s*Frame\s*Time\s*:\s*(\S+)[
 _BOM = b"\xef\xbb\xbf"
 
 
-def euler_to_matrix(angles_deg: np.ndarray, order: str) -> np.ndarray:
-    """Rotation matrices (..., 3, 3) of intrinsic Euler angles (..., 3) in degrees, axes in ``order``."""
+def _axis_rotation(axis: str, angle: np.ndarray) -> list[list]:
+    """Entries of the rotation by ``angle`` (radians) about ``axis``: the exact ints 0 and 1, else arrays."""
+    c, s = np.cos(angle), np.sin(angle)
+    i = _AXES[axis]
+    j, k = (i + 1) % 3, (i + 2) % 3
+    m: list[list] = [[0, 0, 0], [0, 0, 0], [0, 0, 0]]
+    m[i][i] = 1
+    m[j][j] = m[k][k] = c
+    m[j][k], m[k][j] = -s, s
+    return m
+
+
+def _times(x: np.ndarray | int, y: np.ndarray | int) -> np.ndarray | int:
+    """x * y where either may be the exact int 0 or 1 (no arithmetic spent on those)."""
+    if isinstance(x, int):
+        return y if x else 0
+    if isinstance(y, int):
+        return x if y else 0
+    return x * y
+
+
+def _symbolic_dot(a: list[list], b: list[list]) -> list[list]:
+    """3x3 product of nested lists whose entries are arrays or the exact ints 0 and 1: an axis
+    rotation is 5/9 zeros and ones, so multiplying out entry by entry costs a fraction of a matmul."""
+    out: list[list] = [[0, 0, 0], [0, 0, 0], [0, 0, 0]]
+    for r in range(3):
+        for c in range(3):
+            for k in range(3):
+                term = _times(a[r][k], b[k][c])
+                if not isinstance(term, int) or term:
+                    prev = out[r][c]
+                    out[r][c] = term if isinstance(prev, int) and not prev else prev + term
+    return out
+
+
+def _euler_elements(angles: np.ndarray, order: str, out: np.ndarray | None = None) -> np.ndarray:
+    """Rotation matrices laid out (3, 3, ...) of intrinsic Euler angles (3, ...) in radians, axes in
+    ``order``: every entry one contiguous array, so all joints and frames go through each operation."""
     order = order.upper()
     if len(order) != 3 or any(a not in _AXES for a in order):
         raise ValueError(f"rotation order must be three of X, Y, Z, got {order!r}")
+    m = _axis_rotation(order[0], angles[0])
+    for k in (1, 2):
+        m = _symbolic_dot(m, _axis_rotation(order[k], angles[k]))
+    if out is None:
+        out = np.empty((3, 3) + angles.shape[1:])
+    for r in range(3):
+        for c in range(3):
+            out[r, c] = m[r][c]
+    return out
+
+
+def euler_to_matrix(angles_deg: np.ndarray, order: str) -> np.ndarray:
+    """Rotation matrices (..., 3, 3) of intrinsic Euler angles (..., 3) in degrees, axes in ``order``."""
     a = np.deg2rad(np.asarray(angles_deg, dtype=np.float64))
-    out = None
-    for k, axis in enumerate(order):
-        c, s = np.cos(a[..., k]), np.sin(a[..., k])
-        m = np.zeros(a.shape[:-1] + (3, 3))
-        i = _AXES[axis]
-        j, l = (i + 1) % 3, (i + 2) % 3
-        m[..., i, i] = 1.0
-        m[..., j, j] = c
-        m[..., l, l] = c
-        m[..., j, l] = -s
-        m[..., l, j] = s
-        out = m if out is None else out @ m
+    return np.moveaxis(_euler_elements(np.moveaxis(a, -1, 0), order), (0, 1), (-2, -1))
+
+
+def _local_rotations(angles_deg: np.ndarray, orders: list[str]) -> np.ndarray:
+    """(3, 3, M, T) rotations of Euler angles (3, M, T) in degrees, joint m's axes in ``orders[m]``."""
+    rad = np.deg2rad(angles_deg)
+    if len(set(orders)) <= 1:  # the usual case: one order for the whole rig, no gather
+        return _euler_elements(rad, orders[0] if orders else "ZXY")
+    out = np.empty((3,) + rad.shape)
+    for o in set(orders):
+        idx = [m for m, x in enumerate(orders) if x == o]
+        out[:, :, idx] = _euler_elements(rad[:, idx], o)
     return out
 
 
@@ -81,6 +130,61 @@ def _depth_levels(parents: list[int] | np.ndarray) -> list[np.ndarray]:
         depth[j] = 0 if p < 0 else depth[p] + 1
     depth_arr = np.asarray(depth)
     return [np.flatnonzero(depth_arr == d) for d in range(int(depth_arr.max(initial=0)) + 1)]
+
+
+def _rotation_rows(parents: np.ndarray, rotates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(joints whose local rotation FK needs, each joint's row among them or -1). Only joints with
+    children need one: a leaf's (an End Site's) rotation moves nothing."""
+    inner = np.zeros(len(parents), dtype=bool)
+    inner[parents[parents >= 0]] = True
+    need = np.flatnonzero(inner & rotates)
+    rows = np.full(len(parents), -1)
+    rows[need] = np.arange(need.size)
+    return need, rows
+
+
+def _dot(r: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """r @ v for rotations r (3, 3, ...) and vectors (3, ...) or matrices (3, 3, ...), broadcast."""
+    rk = [r[:, k, None] if v.ndim == r.ndim else r[:, k] for k in range(3)]
+    out = rk[0] * v[0]
+    out += rk[1] * v[1]
+    out += rk[2] * v[2]
+    return out
+
+
+def _world_positions(
+    parents: np.ndarray, rows: np.ndarray, local_r: np.ndarray, local_t: np.ndarray, root_t: np.ndarray
+) -> np.ndarray:
+    """World positions (3, J, T) by tree level: each level's joints in one batch of elementwise products.
+
+    rows: joint j's local rotation is ``local_r[:, :, rows[j]]`` (3, 3, M, T), identity where -1 (only
+    joints with children need one); local_t: translations from the parent (3, J, T or 1); root_t:
+    world positions of the roots (3, n_roots, T or 1), in joint order.
+    """
+    n_frames = local_r.shape[-1]
+    world_t = np.empty((3, len(parents), n_frames))
+    world_r = np.empty((3, 3, len(parents), n_frames))  # filled for joints with children only
+    has_kids = np.zeros(len(parents), dtype=bool)
+    has_kids[parents[parents >= 0]] = True
+    for depth, level in enumerate(_depth_levels(parents)):
+        kids = has_kids[level]
+        r = rows[level[kids]]
+        spin = r >= 0
+        if depth == 0:
+            world_t[:, level] = root_t
+            pr = np.broadcast_to(np.eye(3)[:, :, None, None], (3, 3, r.size, n_frames)).copy()
+            pr[:, :, spin] = local_r[:, :, r[spin]]
+        else:
+            p = parents[level]
+            parent_r = world_r[:, :, p]
+            world_t[:, level] = world_t[:, p] + _dot(parent_r, local_t[:, level])
+            pr = parent_r if kids.all() else parent_r[:, :, kids]
+            if spin.all():  # the usual case: no more gathers
+                pr = _dot(pr, local_r[:, :, r])
+            else:
+                pr[:, :, spin] = _dot(pr[:, :, spin], local_r[:, :, r[spin]])
+        world_r[:, :, level[kids]] = pr
+    return world_t
 
 
 def forward_kinematics(
@@ -98,31 +202,17 @@ def forward_kinematics(
     every root joint (parent -1), replacing its offset.
     """
     rot = np.asarray(rotations_deg, dtype=np.float64)
-    n_frames, n_joints = rot.shape[:2]
-    off = np.asarray(offsets, dtype=np.float64)
-    local_t = np.broadcast_to(off, (n_frames, n_joints, 3)).copy()
+    n_joints = rot.shape[1]
     parents_arr = np.asarray(parents, dtype=np.int64)
-    roots = np.flatnonzero(parents_arr < 0)
-    local_t[:, roots] = np.asarray(root_translation, dtype=np.float64)[:, None, :]
-
     orders = [order] * n_joints if isinstance(order, str) else list(order)
-    local_r = np.empty((n_frames, n_joints, 3, 3))
-    for o in set(orders):
-        idx = [j for j in range(n_joints) if orders[j] == o]
-        local_r[:, idx] = euler_to_matrix(rot[:, idx], o)
-
-    world_r = np.empty_like(local_r)
-    world_t = np.empty_like(local_t)
-    for level in _depth_levels(parents_arr):
-        p = parents_arr[level]
-        if p[0] < 0:  # roots: depth 0
-            world_r[:, level] = local_r[:, level]
-            world_t[:, level] = local_t[:, level]
-            continue
-        pr = world_r[:, p]
-        world_r[:, level] = pr @ local_r[:, level]
-        world_t[:, level] = world_t[:, p] + np.einsum("tjab,tjb->tja", pr, local_t[:, level])
-    return world_t
+    off = np.asarray(offsets, dtype=np.float64)
+    local_t = off.T[:, :, None] if off.ndim == 2 else off.transpose(2, 1, 0)
+    root_t = np.asarray(root_translation, dtype=np.float64).T[:, None, :]
+    need, rows = _rotation_rows(parents_arr, np.ones(n_joints, dtype=bool))
+    angles = np.ascontiguousarray(rot[:, need].transpose(2, 1, 0))
+    local_r = _local_rotations(angles, [orders[j] for j in need])
+    world = _world_positions(parents_arr, rows, local_r, local_t, root_t)
+    return np.ascontiguousarray(world.transpose(2, 1, 0))
 
 
 def write_bvh(
@@ -402,36 +492,94 @@ def _frame_count_policy(n: int, declared: int, partial: str = "") -> tuple[list[
     return notes, damage
 
 
+_TAB_AS_SPACE = bytes.maketrans(b"\t", b" ")
+RESPACE_BLOCK_BYTES = 1 << 24  # respaced this many bytes (to a line end) at a time: bounded temporaries
+
+
+def _single_spaced(raw: bytes) -> bytes:
+    """``raw`` with tabs as spaces, each run of blanks between two numbers one space and the blanks at
+    the start and end of lines dropped (blank lines stay, empty). A few vectorised passes over the
+    bytes, a block of whole lines at a time: a regular expression substitution takes ~5x as long."""
+    parts = []
+    start = 0
+    while start < len(raw):
+        end = raw.find(b"\n", start + RESPACE_BLOCK_BYTES) + 1 or len(raw)
+        block = raw[start:end]
+        if b"\t" in block:
+            block = block.translate(_TAB_AS_SPACE)
+        b = np.frombuffer(block, dtype=np.uint8)
+        blank = b == ord(" ")
+        edge = blank[1:] != blank[:-1]
+        first = np.flatnonzero(edge & blank[1:]) + 1  # first blank of each run (but one opening the block)
+        last = np.flatnonzero(edge & blank[:-1])  # last blank of each run (but one closing the block)
+        if blank[-1:].any():  # pair them up; those two runs are dropped anyway
+            first = first[:-1]
+        if blank[:1].any():
+            last = last[1:]
+        between = (b[first - 1] != ord("\n")) & (b[last + 1] != ord("\n"))
+        keep = ~blank
+        keep[first[between]] = True
+        parts.append(b[keep])
+        start = end
+    return b"".join(p.tobytes() for p in parts)
+
+
 def _fast_frames(body: str, n_channels: int) -> np.ndarray | None:
-    """The frames of a plainly written MOTION block (one space between numbers, none leading) through
-    Arrow's multi-threaded CSV parser, about 5x ``np.fromstring``; None for anything else (tabs, runs
-    of blanks, a partial or bad line), which the line-by-line path then reads and reports."""
-    if not body.isascii() or "\t" in body:
+    """The frames (T, n_channels) of a MOTION block whose lines all hold n_channels numbers, through
+    Arrow's CSV parser (2-4x ``np.fromstring`` on one thread); None for anything else (a partial, ragged or
+    non-numeric line, non-ASCII text), which the line-by-line path then reads and reports. Lines laid
+    out alike (one blank between numbers, or the same runs of blanks on every line) are read as they
+    are; tabs and blanks that vary from line to line are first respaced. The array is column-major,
+    one contiguous row per channel, the layout forward kinematics gathers from."""
+    if not body or not body.isascii():
         return None
+    # The bytes are a temporary of each call, gone before the columns become one array (a long take's
+    # text, its bytes, Arrow's columns and the array would otherwise all be held at once).
+    cols = _arrow_columns(body.encode("ascii"), n_channels)
+    if cols is None:  # tabs, or blanks that vary from line to line
+        cols = _arrow_columns(_single_spaced(body.encode("ascii")), n_channels)
+    if cols is None:
+        return None
+    out = np.empty((n_channels, len(cols[0])), dtype=np.float64)
+    for i in range(n_channels):
+        out[i] = cols[i].to_numpy()
+        cols[i] = None  # Arrow's memory goes back as the array fills
+    return out.T
+
+
+_LEADING_NEWLINES = re.compile(rb"\n*")
+
+
+def _arrow_columns(raw: bytes, n_channels: int) -> list | None:
+    """The n_channels float64 columns (Arrow arrays) of MOTION lines that all share the first line's
+    layout of numbers and blanks (see :func:`_fast_frames`), else None."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
+    # Split on single blanks, a run of k blanks is k-1 empty fields: typed null, they must stay empty
+    # on every line, so a number that moved or came in addition is an error, not a value read wrong.
+    start = _LEADING_NEWLINES.match(raw).end()
+    end = raw.find(b"\n", start)
+    is_number = [bool(f) for f in raw[start : end if end >= 0 else len(raw)].split(b" ")]
+    if sum(is_number) != n_channels:
+        return None
     try:
         table = pcsv.read_csv(
-            pa.py_buffer(body.encode("ascii")),
+            pa.py_buffer(raw),
             read_options=pcsv.ReadOptions(autogenerate_column_names=True, block_size=1 << 24),
-            parse_options=pcsv.ParseOptions(delimiter=" "),
+            # no quoting: '"1.0"' is not a number in BVH (the line path rejects it too)
+            parse_options=pcsv.ParseOptions(delimiter=" ", quote_char=False),
             convert_options=pcsv.ConvertOptions(
-                column_types={f"f{i}": pa.float64() for i in range(n_channels)}
+                column_types={f"f{i}": pa.float64() if x else pa.null() for i, x in enumerate(is_number)},
+                null_values=[""],  # not "NA", "null"...: a null column would take those silently
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return None
-    extra = table.columns[n_channels:]
-    if table.num_columns < n_channels or any(c.null_count != len(c) for c in extra):
-        return None  # a trailing blank gives an empty last column; anything else is not plain
-    cols = table.columns[:n_channels]
-    if any(c.null_count or not pa.types.is_floating(c.type) for c in cols):
-        return None
-    out = np.empty((table.num_rows, n_channels), dtype=np.float64)
-    for i, c in enumerate(cols):
-        out[:, i] = c.to_numpy()
-    return out
+        return None  # a line with another number of fields, or a field that is not its column's type
+    cols = [c for c, x in zip(table.columns, is_number, strict=True) if x]
+    if any(c.null_count for c in cols):
+        return None  # a number missing where the first line has one
+    return cols
 
 
 PARSE_CHUNK_LINES = 65536  # lines converted per C call: bounded temporaries for long takes
@@ -499,80 +647,65 @@ def _floats_slowly(path: Path, lines: list[str], rows: np.ndarray, first_line: i
     raise ReadError(path, "non-numeric value in motion data")
 
 
-FK_CHUNK_FRAMES = 8192  # forward kinematics this many frames at a time: memory stays flat for long takes
+FK_CHUNK_FRAMES = 1024  # frames per FK batch: flat memory for long takes, temporaries that stay in cache
+
+
+class _ChannelMap:
+    """Where each joint's channels sit among the MOTION columns, worked out once per file."""
+
+    def __init__(self, joints: list[_Joint]):
+        self.parents = np.asarray([j.parent for j in joints], dtype=np.int64)
+        self.offsets = np.stack([j.offset for j in joints])
+        self.roots = np.flatnonzero(self.parents < 0)
+        root_slot = {int(r): k for k, r in enumerate(self.roots)}
+        self.orders: list[str] = []
+        rot_cols = np.zeros((len(joints), 3), dtype=np.int64)
+        # (joint or root slot, axis, column) of each position channel, on roots and on other joints
+        self.root_pos: list[tuple[int, int, int]] = []
+        self.joint_pos: list[tuple[int, int, int]] = []
+        col = 0
+        for ji, j in enumerate(joints):
+            axes = ""
+            for c in j.channels:
+                pm = _POS_RE.match(c)
+                if pm:
+                    axis = _AXES[pm.group(1).upper()]
+                    if j.parent < 0:
+                        self.root_pos.append((root_slot[ji], axis, col))
+                    else:
+                        self.joint_pos.append((ji, axis, col))
+                else:
+                    rot_cols[ji, len(axes)] = col
+                    axes += _ROT_RE.match(c).group(1).upper()
+                col += 1
+            self.orders.append(axes or "ZXY")
+        rotates = np.asarray([any(_ROT_RE.match(c) for c in j.channels) for j in joints])
+        self.need, self.rows = _rotation_rows(self.parents, rotates)
+        self.rot_cols = np.ascontiguousarray(rot_cols[self.need].T)  # (3, M): angle k of needed joint m
+
+    def world(self, data: np.ndarray) -> np.ndarray:
+        """World positions (3, J, T) of frames ``data`` (T, n_channels)."""
+        cols = data.T  # (n_channels, T): one row per channel
+        n = data.shape[0]
+        angles = np.take(cols, self.rot_cols, axis=0)  # (3, M, T), contiguous whatever data's layout
+        local_r = _local_rotations(angles, [self.orders[j] for j in self.need])
+        local_t = self.offsets.T[:, :, None]
+        if self.joint_pos:  # position channels below the roots (Blender writes them on every joint)
+            local_t = np.repeat(local_t, n, axis=2)
+            for ji, axis, col in self.joint_pos:
+                local_t[axis, ji] = cols[col]
+        root_t = np.repeat(self.offsets[self.roots].T[:, :, None], n, axis=2)
+        for k, axis, col in self.root_pos:
+            root_t[axis, k] = cols[col]
+        return _world_positions(self.parents, self.rows, local_r, local_t, root_t)
 
 
 def _positions_in_chunks(joints: list[_Joint], data: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """World positions (T, J, 3) float32, computed in float64 a chunk of frames at a time (an hour at
     120 Hz would otherwise hold several GB of rotation matrices)."""
     out = np.empty((data.shape[0], len(joints), 3), dtype=np.float32)
-    orders: list[str] = []
-    for a in range(0, max(1, data.shape[0]), FK_CHUNK_FRAMES):
-        world, orders = _channels_to_positions(joints, data[a : a + FK_CHUNK_FRAMES])
-        out[a : a + world.shape[0]] = world
-    return out, orders
-
-
-def _channels_to_positions(joints: list[_Joint], data: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    n_frames, n_joints = data.shape[0], len(joints)
-    offsets = np.stack([j.offset for j in joints])
-    local_t = None
-    rot = np.zeros((n_frames, n_joints, 3))
-    orders: list[str] = []
-    root_t = np.zeros((n_frames, 3)) + offsets[[j.parent < 0 for j in joints].index(True)]
-    col = 0
-    for ji, j in enumerate(joints):
-        order = "".join(_ROT_RE.match(c).group(1).upper() for c in j.channels if _ROT_RE.match(c)) or "ZXY"
-        orders.append(order)
-        rk = 0
-        for c in j.channels:
-            pm = _POS_RE.match(c)
-            if pm:
-                axis = _AXES[pm.group(1).upper()]
-                if j.parent < 0:
-                    root_t[:, axis] = data[:, col]
-                else:
-                    if local_t is None:
-                        local_t = np.broadcast_to(offsets, (n_frames, n_joints, 3)).copy()
-                    local_t[:, ji, axis] = data[:, col]
-            else:
-                rot[:, ji, rk] = data[:, col]
-                rk += 1
-            col += 1
-    parents = [j.parent for j in joints]
-    roots = [i for i, p in enumerate(parents) if p < 0]
-    if len(roots) > 1:  # several ROOTs: each keeps its own translation
-        world = np.concatenate(
-            [_fk_subtree(joints, offsets, local_t, rot, orders, data, r) for r in roots], axis=1
-        )
-        order_idx = np.concatenate([_subtree(parents, r) for r in roots])
-        out = np.empty_like(world)
-        out[:, order_idx] = world
-        return out, orders
-    world = forward_kinematics(offsets if local_t is None else local_t, parents, rot, root_t, orders)
-    return world, orders
-
-
-def _subtree(parents: list[int], root: int) -> np.ndarray:
-    keep = [root]
-    for j in range(root + 1, len(parents)):
-        if parents[j] in keep:
-            keep.append(j)
-    return np.asarray(keep)
-
-
-def _fk_subtree(joints, offsets, local_t, rot, orders, data, root) -> np.ndarray:
-    parents = [j.parent for j in joints]
-    idx = _subtree(parents, root)
-    remap = {int(o): n for n, o in enumerate(idx)}
-    sub_parents = [remap[parents[i]] if parents[i] >= 0 else -1 for i in idx]
-    n_frames = rot.shape[0]
-    lt = np.broadcast_to(offsets, (n_frames, len(joints), 3)) if local_t is None else local_t
-    root_t = lt[:, root].copy()
-    col = sum(len(j.channels) for j in joints[:root])
-    for c in joints[root].channels:
-        pm = _POS_RE.match(c)
-        if pm:
-            root_t[:, _AXES[pm.group(1).upper()]] = data[:, col]
-        col += 1
-    return forward_kinematics(lt[:, idx], sub_parents, rot[:, idx], root_t, [orders[i] for i in idx])
+    fk = _ChannelMap(joints)
+    for a in range(0, data.shape[0], FK_CHUNK_FRAMES):
+        world = fk.world(data[a : a + FK_CHUNK_FRAMES])
+        out[a : a + world.shape[-1]] = world.transpose(2, 1, 0)
+    return out, fk.orders
