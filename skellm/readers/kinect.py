@@ -12,6 +12,9 @@ Positions are metres in camera space (Y up, Z away from the sensor); ``state`` i
 TrackingState (0 NotTracked, 1 Inferred, 2 Tracked). The reader also accepts a CSV with a header and
 one row per frame x joint: columns ``frame`` (or ``timestamp``), ``joint`` (name or index), ``x, y, z``
 and optionally ``qw, qx, qy, qz`` and ``state`` / ``tracking`` (a number or a TrackingState name).
+A CSV without a header is read as Microsoft's KinectReader ``joints.csv`` (LabanotationSuite): per line
+the sensor timestamp in 100-ns units, then per joint ``x, y, z, state`` in SDK order (each line may end
+with a comma); its frame rate comes from the median timestamp step.
 Joints that are not tracked keep their positions and are flagged ``tracked = False``.
 """
 
@@ -27,6 +30,7 @@ from skellm.layouts import KINECT_V2
 from skellm.readers.base import Motion, ReadError, quantize
 
 N_JOINTS = 25
+TICKS_PER_MS = 10_000.0  # Kinect SDK timestamps (RelativeTime) count 100-ns units
 _STATES = {"nottracked": 0, "not_tracked": 0, "inferred": 1, "tracked": 2}
 
 
@@ -78,6 +82,8 @@ def read_kinect(path: str | Path, fps: float | None = None, **_opts) -> Motion:
     first = next((ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")), "")
     if "," in first and any(c.isalpha() for c in first):
         pos, ori, states, ts, declared = _read_csv(path, text)
+    elif "," in first:
+        pos, ori, states, ts, declared = _read_kinectreader(path, text)
     else:
         pos, ori, states, ts, declared = _read_lines(path, text)
     rate = _rate(path, declared, ts, fps)
@@ -151,6 +157,35 @@ def _read_lines(path: Path, text: str):
     if ((states < 0) | (states > 2)).any():
         raise ReadError(path, "tracking state outside 0/1/2")
     return per_joint[..., 1:4], per_joint[..., 4:8], states, data[:, 0], declared
+
+
+def _read_kinectreader(path: Path, text: str):
+    """Headerless KinectReader CSV: timestamp (100 ns), then 25 x (x, y, z, state); no orientations."""
+    width = 1 + N_JOINTS * 4
+    rows = []
+    for i, ln in enumerate(text.splitlines(), start=1):
+        s = ln.strip()
+        if not s or s.startswith("#"):
+            continue
+        vals = s.split(",")
+        if vals[-1].strip() == "":
+            vals.pop()  # the recorder ends every line with a comma
+        if len(vals) != width:
+            raise ReadError(
+                path, f"line {i} has {len(vals)} values, expected {width} (timestamp + 25 joints x 4)"
+            )
+        rows.append(vals)
+    if not rows:
+        return np.zeros((0, N_JOINTS, 3)), None, np.zeros((0, N_JOINTS), int), None, None
+    try:
+        data = np.array(rows, dtype=np.float64)
+    except ValueError as exc:
+        raise ReadError(path, f"non-numeric value in Kinect CSV ({exc})") from None
+    per_joint = data[:, 1:].reshape(len(rows), N_JOINTS, 4)
+    states = per_joint[..., 3].round().astype(np.int64)
+    if ((states < 0) | (states > 2)).any():
+        raise ReadError(path, "tracking state outside 0/1/2")
+    return per_joint[..., :3], None, states, data[:, 0] / TICKS_PER_MS, None
 
 
 def _read_csv(path: Path, text: str):
