@@ -29,6 +29,20 @@ BVH = sorted(REAL.glob("*.bvh"))
 C = CANONICAL.index
 
 
+def assert_canonical_pose(take: str, first, height: tuple[float, float]) -> None:
+    """A canonical first frame is upright (head over chest over pelvis, knees over ankles), faces +Z
+    with the body's left towards +X (harmonize's convention), and spans a human ``height`` in metres."""
+    assert first[C("head"), 1] > first[C("chest"), 1] > first[C("pelvis"), 1], take
+    assert first[C("l_knee"), 1] > first[C("l_ankle"), 1] and first[C("r_knee"), 1] > first[C("r_ankle"), 1]
+    assert (
+        first[C("l_hip"), 0] > first[C("r_hip"), 0] and first[C("l_shoulder"), 0] > first[C("r_shoulder"), 0]
+    )
+    toes = (first[C("l_foot")] - first[C("l_ankle")] + first[C("r_foot")] - first[C("r_ankle")])[2]
+    assert toes > 0, f"{take}: toes point backwards"
+    span = first[:, 1].max() - first[:, 1].min()
+    assert height[0] < span < height[1], (take, span)
+
+
 def _armless(tmp_path: Path) -> Path:
     """The real CMU take with its arm joints renamed to anonymous segments."""
     text = (REAL / "cmu_cgspeed_01_01.bvh").read_bytes().decode("ascii")
@@ -69,21 +83,7 @@ def test_real_takes_auto_mapped_through_validate_and_harmonize(tmp_path):
     for row in take_rows(out):
         pos = row_positions(row, np.float64)
         assert pos.shape == (64, 19, 3), row["take_id"]
-        first = pos[0]
-        # upright: the head is the highest canonical joint above the pelvis, feet below the knees
-        assert first[C("head"), 1] > first[C("chest"), 1] > first[C("pelvis"), 1], row["take_id"]
-        assert (
-            first[C("l_knee"), 1] > first[C("l_ankle"), 1] and first[C("r_knee"), 1] > first[C("r_ankle"), 1]
-        )
-        # facing +Z, the body's left towards +X (harmonize's convention)
-        assert (
-            first[C("l_hip"), 0] > first[C("r_hip"), 0]
-            and first[C("l_shoulder"), 0] > first[C("r_shoulder"), 0]
-        )
-        toes = (first[C("l_foot")] - first[C("l_ankle")] + first[C("r_foot")] - first[C("r_ankle")])[2]
-        assert toes > 0, f"{row['take_id']}: toes point backwards"
-        height = first[:, 1].max() - first[:, 1].min()
-        assert 1.0 < height < 2.1, (row["take_id"], height)
+        assert_canonical_pose(row["take_id"], pos[0], (1.0, 2.1))
 
 
 def test_layout_writes_a_pinned_map_the_pipeline_uses(tmp_path):
