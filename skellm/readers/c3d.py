@@ -5,6 +5,9 @@
 - Only positions are joints: the modelled outputs Vicon stores as points (the labels listed in
   ``POINT:ANGLES``, ``FORCES``, ``MOMENTS``, ``POWERS``, ``SCALARS``, ``REACTIONS``) are kept apart,
   their labels in ``meta["modelled_outputs"]``. Virtual markers and segment outputs are positions and stay.
+  Plug-in Gait's centre of mass and its projection on the floor (``CentreOfMass``, ``CentreOfMassFloor``)
+  are model outputs, not points of the body: they are kept apart too, as ``CENTRE_OF_MASS`` (the floor
+  point would otherwise stretch the body's height on stairs or a raised walkway).
 - A sample is invalid where its residual is negative (the C3D convention) or not finite; such gaps are
   filled by linear interpolation over time and flagged ``tracked = False``; markers never seen are
   dropped and listed in ``meta["dropped_markers"]``.
@@ -25,6 +28,7 @@ from skellm.readers.base import Motion, ReadError, ReadWarning
 
 _UNITS = {"m": "m", "cm": "cm", "mm": "mm", "in": "inch", "inch": "inch", "inches": "inch"}
 MODELLED_GROUPS = ("ANGLES", "FORCES", "MOMENTS", "POWERS", "SCALARS", "REACTIONS")
+CENTRE_OF_MASS = ("CentreOfMass", "CentreOfMassFloor")  # Vicon Plug-in Gait model outputs
 
 
 def _strings(group: dict, key: str) -> list[str]:
@@ -110,6 +114,8 @@ def read_c3d(path: str | Path, **_opts) -> Motion:
     up = _up_axis(point, notes)
 
     modelled = {g: [x for x in _strings(point, g) if x] for g in MODELLED_GROUPS if g in point}
+    if com := [n for n in names if n in CENTRE_OF_MASS]:
+        modelled["CENTRE_OF_MASS"] = com
     not_positions = {x for labels in modelled.values() for x in labels}
     pos = pts[:3].transpose(2, 1, 0).copy()  # (frames, markers, 3)
     ok = np.isfinite(pos).all(axis=2)

@@ -8,8 +8,10 @@ For each canonical joint the first source present wins:
    ``HEDO`` head, ``LHUP``/``LHUO``/``LRAO`` shoulder, elbow and wrist.
 2. Plug-in Gait / Conventional Gait Model markers: hip joint centres by the Harrington et al. (2007)
    regression on ASIS/PSIS (pelvis width and depth, mm), knee and ankle centres as the midpoint of the
-   epicondyle / malleolus pair, else the lateral marker moved medially by half the measured knee or
-   ankle width (``PROCESSING:LKneeWidth``...) plus a 7 mm marker radius; toe ``LTOE``; trunk from C7,
+   epicondyle / malleolus pair, else Plug-in Gait's chord function on the thigh / tibia wand (``LTHI``,
+   ``LTIB``): the centre lies half the measured knee or ankle width (``PROCESSING:LKneeWidth``...) plus
+   a 7 mm marker radius from the lateral marker, in the wand's plane, square to the segment; else the
+   lateral marker moved medially by that distance along the pelvis axis; toe ``LTOE``; trunk from C7,
    CLAV, T10, STRN; head the mean of the four head markers; shoulder, elbow and wrist from LSHO, LELB
    and the wrist-bar midpoint.
 
@@ -112,6 +114,21 @@ def harrington_hjc(lasi: np.ndarray, rasi: np.ndarray, lpsi: np.ndarray, rpsi: n
     return {"l_hip": base - lateral, "r_hip": base + lateral}
 
 
+def chord(
+    proximal: np.ndarray, wand: np.ndarray, lateral: np.ndarray, delta: np.ndarray | float
+) -> np.ndarray:
+    """Plug-in Gait's chord function: the joint centre J at ``delta`` from the ``lateral`` marker, in the
+    plane of ``proximal`` (the joint centre above), ``wand`` and ``lateral``, with a right angle at J
+    between proximal and lateral; J lies across the proximal-lateral line from the (lateral) wand."""
+    u = proximal - lateral
+    d = np.linalg.norm(u, axis=-1, keepdims=True)
+    u = u / np.where(d > 0, d, 1.0)
+    w = wand - lateral
+    away = _unit(-(w - (w * u).sum(-1, keepdims=True) * u))  # in the plane, square to u, off the wand
+    cos = np.clip(delta / np.where(d > 0, d, np.inf), 0.0, 1.0)
+    return lateral + delta * (cos * u + np.sqrt(1.0 - cos**2) * away)
+
+
 def joint_centres(
     names: Sequence[str], pos: np.ndarray, mm_per_unit: float, widths_mm: Mapping[str, float] | None = None
 ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
@@ -163,6 +180,14 @@ def joint_centres(
             )
             w = widths.get(f"{s}{width}")
             lateral = m.get(s + lat)
+            wand = m.get(s + ("THI" if joint == "knee" else "TIB"))
+            above = out.get(f"{c}_{'hip' if joint == 'knee' else 'knee'}")
+            if lateral is not None and w and w > 0 and wand is not None and above is not None:
+                put(
+                    f"{c}_{joint}",
+                    chord(above, wand, lateral, (w / 2 + MARKER_RADIUS_MM) / mm_per_unit),
+                    f"Plug-in Gait chord function on {m.name(s + lat)}, {s}{width}/2 + 7 mm",
+                )
             if lateral is not None and medial is not None and w and w > 0:
                 shift = (w / 2 + MARKER_RADIUS_MM) / mm_per_unit
                 put(
