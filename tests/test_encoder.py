@@ -167,6 +167,7 @@ def _enc(**kw):
         "log_every": 1,
         "ckpt_every_steps": 3,
         "device": "cpu",
+        "text_loss": "kl",  # these tests pass one text per class, no MIL-NCE text bank
     }
     return config_from_dict({"encoder": base | kw}).encoder
 
