@@ -39,8 +39,6 @@ def run_one(params: dict[str, Any], sets: dict[str, Any]) -> dict[str, Any]:
     test take's label-scoring outcome."""
     import copy
 
-    import polars as pl
-
     from skellm.config import PATHS, config_from_dict, set_dotted
     from skellm.eval.evaluate import run_stage as evaluate
     from skellm.llm.train import run_stage as lora_stage
@@ -64,18 +62,22 @@ def run_one(params: dict[str, Any], sets: dict[str, Any]) -> dict[str, Any]:
         lora_stage(2, cfg, paths)
         metrics = evaluate(cfg, paths)
         seconds = time.perf_counter() - t0
-        pred = pl.read_parquet(paths.predictions)
-    correct = dict(zip(pred["take_id"], (pred["score"] == pred["label"]).to_list(), strict=True))
+        correct = score_correct(paths.predictions)
     return {"sets": sets, "seconds": round(seconds, 1), "llm": metrics, "score_correct": correct}
+
+
+def score_correct(predictions: Path) -> dict[str, bool]:
+    """take_id -> whether label scoring named the take's label, from an evaluate predictions file."""
+    import polars as pl
+
+    pred = pl.read_parquet(predictions)
+    return dict(zip(pred["take_id"], (pred["score"] == pred["label"]).to_list(), strict=True))
 
 
 def committed_run() -> dict[str, Any]:
     """The committed run's llm.json and label-scoring outcomes, as :func:`run_one` returns them."""
-    import polars as pl
-
-    pred = pl.read_parquet(ROOT / "data/eval/predictions.parquet")
-    correct = dict(zip(pred["take_id"], (pred["score"] == pred["label"]).to_list(), strict=True))
     llm = json.loads((ROOT / "metrics/llm.json").read_text())
+    correct = score_correct(ROOT / "data/eval/predictions.parquet")
     return {"sets": {}, "seconds": None, "llm": llm, "score_correct": correct}
 
 
