@@ -17,6 +17,12 @@ import time
 from pathlib import Path
 
 LABELS = ["neutral", "joy", "anger", "panic", "fear", "anxiety", "sadness", "shame"]
+# corpus D's 20 seen actions: multi-token answers, several sharing their first word
+ACTIONS = [
+    "drink water", "eat meal", "pickup", "throw", "sitting down", "clapping", "cheer up", "hand waving",
+    "kicking something", "jump up", "pointing to something", "nod head bow", "shake head", "salute",
+    "falling", "touch head", "touch chest", "punching", "pushing", "handshaking",
+]  # fmt: skip
 DESC = (
     " The head hangs low and the shoulders slump forward; the steps are short and slow, the arms stay close"
     " to the body and the trunk bends, a withdrawn posture."
@@ -121,16 +127,22 @@ def main(argv: list[str] | None = None) -> int:
 
     with torch.no_grad():
         res["latency_ms_per_take"] = {
-            "generate_8_tokens": per_take(lambda f, m: greedy(model, f, m, [q] * len(f), 8)),
-            "score_shared_prefix": per_take(lambda f, m: score_labels(model, f, m, q, LABELS)),
-            "score_naive_peer": per_take(lambda f, m: score_labels_naive(model, f, m, q, LABELS)),
+            "generate_8_tokens": per_take(lambda f, m: greedy(model, f, m, [q] * len(f), 8))
         }
+        for name, labels in (("emotions_8", LABELS), ("actions_20", ACTIONS)):
+            res["latency_ms_per_take"] |= {
+                f"score_tree_{name}": per_take(lambda f, m, labs=labels: score_labels(model, f, m, q, labs)),
+                f"score_naive_peer_{name}": per_take(
+                    lambda f, m, labs=labels: score_labels_naive(model, f, m, q, labs)
+                ),
+            }
     lat = res["latency_ms_per_take"]
     res["ratios"] = {
-        "naive_over_shared_scoring": lat["score_naive_peer"] / lat["score_shared_prefix"],
-        "generate_over_shared_scoring": lat["generate_8_tokens"] / lat["score_shared_prefix"],
+        f"{kind}_over_tree_scoring_{name}": lat[key] / lat[f"score_tree_{name}"]
+        for name in ("emotions_8", "actions_20")
+        for kind, key in (("naive", f"score_naive_peer_{name}"), ("generate", "generate_8_tokens"))
     }
-    res["n_labels"] = len(LABELS)
+    res["n_labels"] = {"emotions_8": len(LABELS), "actions_20": len(ACTIONS)}
     res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if dev == "cuda":
         res["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20

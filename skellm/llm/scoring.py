@@ -1,8 +1,9 @@
 """Closed-set recognition: each candidate label's log-likelihood after the prompt.
 
-The prompt (prefix, skeleton tokens, question) is run once per take; its KV cache is repeated for the
-L candidates and all candidate answers are scored in one batched pass. Scoring cannot produce an
-Error and gives per-label probabilities (softmax of the summed log-likelihoods over the label set).
+The prompt (prefix, skeleton tokens, question) is run once per take; the L candidate answers are then
+scored in one pass over their token trie, which attends to the prompt's KV cache through a tree mask.
+Scoring cannot produce an Error and gives per-label probabilities (softmax of the summed
+log-likelihoods over the label set).
 """
 
 from __future__ import annotations
@@ -36,38 +37,87 @@ def score_after_prompt(
     return score_ids_after_prompt(model, inputs, out, candidate_ids(model, labels, answer_format, task))
 
 
-def score_ids_after_prompt(model, inputs, out, cands: list[list[int]]):
-    """Log-likelihood (B, N) of each token-id continuation in ``cands`` after a :func:`prompt_pass`,
-    all in one batched pass over the repeated cache (consumed)."""
+def candidate_tree(cands: list[list[int]]):
+    """The token trie of ``cands`` as the candidate pass reads it.
+
+    Returns ``(tokens, depth, ancestor, pairs)``: one node per distinct proper prefix of a candidate
+    (``tokens[i]`` its last token, ``depth[i]`` its length - 1), ``ancestor (T, T)`` bool (node j is
+    node i or one of its ancestors: what node i may attend to), and per candidate the
+    ``(node, next token)`` pairs whose log-probabilities sum to its likelihood after its first token.
+    """
     import torch
 
-    n = len(cands)
+    nodes: dict[tuple[int, ...], int] = {}
+    tokens: list[int] = []
+    parent: list[int] = []
+    pairs: list[list[tuple[int, int]]] = []
+    for c in cands:
+        mine = []
+        for k in range(1, len(c)):
+            prefix = tuple(c[:k])
+            if prefix not in nodes:
+                nodes[prefix] = len(tokens)
+                tokens.append(c[k - 1])
+                parent.append(nodes.get(prefix[:-1], -1))
+            mine.append((nodes[prefix], c[k]))
+        pairs.append(mine)
+    t = len(tokens)
+    ancestor = torch.eye(t, dtype=torch.bool)
+    depth = [0] * t
+    for i in range(t):  # parents come before children
+        if parent[i] >= 0:
+            ancestor[i] |= ancestor[parent[i]]
+            depth[i] = depth[parent[i]] + 1
+    return torch.tensor(tokens, dtype=torch.long), torch.tensor(depth), ancestor, pairs
+
+
+def score_ids_after_prompt(model, inputs, out, cands: list[list[int]]):
+    """Log-likelihood (B, N) of each token-id continuation in ``cands`` after a :func:`prompt_pass`.
+
+    Each candidate's first token is read off the prompt's last logits. The rest come from one pass
+    over the candidates' token trie per take: every distinct prefix is fed once, attending to the
+    prompt's cache and to its own ancestors only (a tree attention mask), so shared prefixes and
+    padding cost nothing and the cache is never repeated. The cache is consumed.
+    """
+    import torch
+
     b = out.logits.shape[0]
     with torch.no_grad():
-        first = torch.log_softmax(out.logits[:, -1].float(), -1)  # (B, V): each candidate's first token
-        cache = out.cache
-        cache.batch_repeat_interleave(n)
+        first = torch.log_softmax(out.logits[:, -1].float(), -1)  # (B, V)
         dev = first.device
-        m = max(len(c) for c in cands)
-        cand = torch.full((n, m), model.pad_id, dtype=torch.long)
-        valid = torch.zeros((n, m), dtype=torch.long)
-        for j, c in enumerate(cands):
-            cand[j, : len(c)] = torch.tensor(c)
-            valid[j, : len(c)] = 1
-        cand, valid = cand.to(dev).repeat(b, 1), valid.to(dev).repeat(b, 1)  # row = take * n + candidate
-        total = first.repeat_interleave(n, 0).gather(1, cand[:, :1])[:, 0]
-        if m > 1:
-            # the last candidate token is only predicted, never read: feed tokens 0..m-2
-            inp, inp_valid = cand[:, :-1], valid[:, :-1]
-            attn = torch.cat([inputs["attention_mask"].repeat_interleave(n, 0), inp_valid], 1)
-            last = inputs["position_ids"][:, -1].repeat_interleave(n, 0)
-            pos = last[:, None] + 1 + torch.arange(m - 1, device=dev)[None]
+        heads = torch.tensor([c[0] for c in cands], device=dev)
+        total = first[:, heads]
+        tokens, depth, ancestor, pairs = candidate_tree(cands)
+        if len(tokens):
+            t = len(tokens)
+            prompt_attn = inputs["attention_mask"].bool()
+            mask = torch.cat(
+                [
+                    prompt_attn[:, None, None, :].expand(b, 1, t, -1),
+                    ancestor.to(dev)[None, None].expand(b, 1, t, t),
+                ],
+                -1,
+            )
+            if model.llm.config._attn_implementation != "sdpa":  # eager and others add a float mask
+                dtype = model.llm.get_input_embeddings().weight.dtype
+                mask = torch.zeros(mask.shape, dtype=dtype, device=dev).masked_fill(
+                    ~mask, torch.finfo(dtype).min
+                )
+            pos = inputs["position_ids"][:, -1:] + 1 + depth.to(dev)[None]
             logits = model.llm(
-                input_ids=inp, attention_mask=attn, position_ids=pos, cache=cache, use_cache=False
-            ).logits
-            logp = torch.log_softmax(logits.float(), -1).gather(-1, cand[:, 1:, None])[..., 0]
-            total = total + (logp * valid[:, 1:]).sum(-1)
-    return total.view(b, n)
+                input_ids=tokens.to(dev)[None].expand(b, t),
+                attention_mask=mask,
+                position_ids=pos,
+                cache=out.cache,
+                use_cache=False,
+            ).logits.float()
+            norm = torch.logsumexp(logits, -1)  # (B, T)
+            for j, mine in enumerate(pairs):
+                if mine:
+                    node = torch.tensor([n for n, _ in mine], device=dev)
+                    nxt = torch.tensor([x for _, x in mine], device=dev)
+                    total[:, j] += (logits[:, node, nxt] - norm[:, node]).sum(-1)
+    return total
 
 
 def score_labels(
