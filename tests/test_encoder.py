@@ -291,7 +291,7 @@ def test_unseen_topk_ranks_only_the_unseen_classes():
     from types import SimpleNamespace
 
     from skellm.data.labelspace import LabelSpace
-    from skellm.encoder.train import unseen_topk
+    from skellm.encoder.train import zero_shot_topk
 
     classes = ["a", "b", "c", "d", "e", "f", "g"]
     labels = LabelSpace(
@@ -304,7 +304,8 @@ def test_unseen_topk_ranks_only_the_unseen_classes():
     scores[0, 2] = 1.0  # take 0: true class first among the unseen
     scores[1, [2, 4, 5, 6]] = [4.0, 3.0, 2.0, 1.0]  # take 1: true class (3) last of five
     scores[2, [2, 3]] = [2.0, 1.0]  # take 2: true class (4) third (ties broken by class order)
-    r = unseen_topk(scores, data, labels)["D"]
+    r = zero_shot_topk(scores, data, labels)["D"]
     assert (r["n"], r["classes"]) == (3, 5)
-    assert r["top1"] == round(1 / 3, 4) and r["top5"] == 1.0
+    assert r["top1"] == pytest.approx(1 / 3) and r["top5"] == 1.0
+    assert r["top1_ci95_low"] <= r["top1"] <= r["top1_ci95_high"]
     assert r["chance_top1"] == 0.2 and r["chance_top5"] == 1.0

@@ -267,18 +267,22 @@ def evaluate(model, class_text, data: SkeletonSet, labels: LabelSpace, topk: int
     for key, h in hits.items():
         if h:
             res[key]["all"] = round(float(np.concatenate(h).mean()), 4)
-    unseen = unseen_topk(zs, data, labels)
+    unseen = zero_shot_topk(zs, data, labels)
     if unseen:
         res["unseen"] = unseen
     return res
 
 
-def unseen_topk(scores: np.ndarray, data: SkeletonSet, labels: LabelSpace, ks=(1, 5)) -> dict[str, Any]:
+def zero_shot_topk(scores: np.ndarray, data: SkeletonSet, labels: LabelSpace, ks=(1, 5)) -> dict[str, Any]:
     """Zero-shot top-k accuracy per corpus on takes of its unseen classes, candidates = those classes.
 
-    ``scores`` (N, n_classes): higher is more likely. Returns {corpus: {n, classes, top1, top5, chance_top1,
-    chance_top5}} for corpora with unseen classes that have test takes.
+    ``scores`` (N, n_classes): higher is more likely. Returns per corpus with unseen test takes
+    :func:`skellm.eval.unseen.topk_summary`'s n, classes, top-k with bootstrap interval and chance.
     """
+    import torch
+
+    from skellm.eval.unseen import topk_summary, true_ranks
+
     out: dict[str, Any] = {}
     corpora = data.corpora
     for c in sorted(labels.unseen):
@@ -288,14 +292,7 @@ def unseen_topk(scores: np.ndarray, data: SkeletonSet, labels: LabelSpace, ks=(1
         if not len(idx):
             continue
         s = np.where(cand, scores[idx], -np.inf)
-        order = np.argsort(-s, axis=1, kind="stable")
-        rank = (order == data.labels[idx][:, None]).argmax(1)
-        n_cand = int(cand.sum())
-        r: dict[str, Any] = {"n": len(idx), "classes": n_cand}
-        for k in ks:
-            r[f"top{k}"] = round(float((rank < k).mean()), 4)
-            r[f"chance_top{k}"] = round(min(k, n_cand) / n_cand, 4)
-        out[c] = r
+        out[c] = topk_summary(true_ranks(torch.from_numpy(s), data.labels[idx].tolist()), int(cand.sum()), ks)
     return out
 
 

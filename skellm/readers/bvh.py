@@ -132,12 +132,17 @@ def _depth_levels(parents: list[int] | np.ndarray) -> list[np.ndarray]:
     return [np.flatnonzero(depth_arr == d) for d in range(int(depth_arr.max(initial=0)) + 1)]
 
 
+def _has_children(parents: np.ndarray) -> np.ndarray:
+    """(J,) True for each joint that is some joint's parent."""
+    out = np.zeros(len(parents), dtype=bool)
+    out[parents[parents >= 0]] = True
+    return out
+
+
 def _rotation_rows(parents: np.ndarray, rotates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(joints whose local rotation FK needs, each joint's row among them or -1). Only joints with
     children need one: a leaf's (an End Site's) rotation moves nothing."""
-    inner = np.zeros(len(parents), dtype=bool)
-    inner[parents[parents >= 0]] = True
-    need = np.flatnonzero(inner & rotates)
+    need = np.flatnonzero(_has_children(parents) & rotates)
     rows = np.full(len(parents), -1)
     rows[need] = np.arange(need.size)
     return need, rows
@@ -164,8 +169,7 @@ def _world_positions(
     n_frames = local_r.shape[-1]
     world_t = np.empty((3, len(parents), n_frames))
     world_r = np.empty((3, 3, len(parents), n_frames))  # filled for joints with children only
-    has_kids = np.zeros(len(parents), dtype=bool)
-    has_kids[parents[parents >= 0]] = True
+    has_kids = _has_children(parents)
     for depth, level in enumerate(_depth_levels(parents)):
         kids = has_kids[level]
         r = rows[level[kids]]
