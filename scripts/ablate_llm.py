@@ -11,7 +11,8 @@ same test takes, and writes the runs as JSON.
 Usage:
   python scripts/ablate_llm.py -o metrics/ablations/llm.json \\
       --variant format-B:lora.answer_format=B --variant rank-8:lora.rank=8 --variant order-RD:lora.order=RD
-A variant is NAME:KEY=VALUE,KEY=VALUE (values parsed as YAML).
+A variant is NAME:KEY=VALUE,KEY=VALUE (values parsed as YAML). ``seed=N`` re-seeds the two LoRA stages
+(shuffle, adapter init) on the same encoder tokens: a training-seed repeat of the LLM stage alone.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def run_one(params: dict[str, Any], sets: dict[str, Any]) -> dict[str, Any]:
     from skellm.eval.evaluate import run_stage as evaluate
     from skellm.llm.train import run_stage as lora_stage
 
-    bad = [k for k in sets if not k.startswith(STAGE_SECTIONS)]
+    bad = [k for k in sets if not k.startswith(STAGE_SECTIONS) and k != "seed"]  # seed: the LoRA stages' only
     if bad:
         raise SystemExit(f"{', '.join(bad)}: not a param of the LoRA stages or evaluate (use dvc exp run)")
     p = copy.deepcopy(params)
@@ -124,6 +125,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--variant", action="append", required=True, help="NAME:KEY=VALUE,... (repeat)")
     ap.add_argument("--params", default=str(ROOT / "params.yaml"))
     ap.add_argument("-o", "--out", type=Path, default=ROOT / "metrics/ablations/llm.json")
+    ap.add_argument(
+        "--pair", action="append", default=[], help="A:B, two variant names: McNemar of B against A"
+    )
     args = ap.parse_args(argv)
     params = load_params(args.params)
     runs = {"default": committed_run()}
@@ -134,6 +138,26 @@ def main(argv: list[str] | None = None) -> None:
         md = table(runs)  # written after every variant: a later failure keeps the finished ones
         write_json(args.out, {"variants": args.variant, "runs": runs, "table": md})
         print(md, flush=True)
+    if args.pair:
+        pairs = {p: paired(runs, *p.split(":")) for p in args.pair}
+        write_json(args.out, {"variants": args.variant, "runs": runs, "table": md, "pairs": pairs})
+        print(json.dumps(pairs, indent=1), flush=True)
+
+
+def paired(runs: dict[str, dict[str, Any]], a: str, b: str) -> dict[str, Any]:
+    """Exact McNemar of variant ``b``'s label scoring against ``a``'s on the same takes; both accuracies."""
+    from skellm.eval.stats import mcnemar
+
+    ids = sorted(runs[a]["score_correct"])
+    xa = [runs[a]["score_correct"][i] for i in ids]
+    xb = [runs[b]["score_correct"][i] for i in ids]
+    return {
+        "a": a,
+        "b": b,
+        "accuracy_a": sum(xa) / len(xa),
+        "accuracy_b": sum(xb) / len(xb),
+        **mcnemar(xa, xb),
+    }
 
 
 if __name__ == "__main__":

@@ -339,9 +339,13 @@ class LLMConfig:
     cache_dir: str | None = ".cache/skellm/llm"  # the packaged GGUF's conversion, reused; None: convert
     tqp: TQPConfig = field(default_factory=TQPConfig)
     prompt: str = "eai"  # eai (EAI-LLM's questions) | sugar (SUGAR's, listing the candidate labels)
+    # labels: a fresh linear projector starts as the ridge map from each training take's tokens to the
+    # LM's input embedding of its label's words (mlp/tqp/qformer start random) | random (paper)
+    projector_init: str = "labels"
 
     def __post_init__(self) -> None:
         _one_of("llm.prompt", self.prompt, PROMPTS)
+        _one_of("llm.projector_init", self.projector_init, ("random", "labels"))
         _one_of("llm.projector", self.projector, ("linear", "mlp", "tqp", "qformer"))
         _one_of("llm.tokens", self.tokens, ("semantic", "spatiotemporal", "both", "temporal", "vqvae"))
         if self.projector in ("tqp", "qformer") and self.tokens == "semantic":
@@ -407,9 +411,11 @@ class LoraConfig:
     checkpoint_every: int = 20
     checkpoint_dir: str = ".cache/skellm/lora"  # per-stage subfolder, deleted once the stage finishes
     max_grad_norm: float = 1.0
+    # batches of rows of about one length (sorted within runs of 50 batches, then shuffled): less padding
+    group_by_length: bool = True
     describe: LoraStepsConfig = field(default_factory=LoraStepsConfig)
     recognize: LoraStepsConfig = field(
-        default_factory=lambda: LoraStepsConfig(steps=160, warmup_steps=10, rehearse=0.3)
+        default_factory=lambda: LoraStepsConfig(steps=280, warmup_steps=10, rehearse=0.3)
     )
     log_every: int = 1  # steps between curve rows
 

@@ -29,7 +29,7 @@ def test_shipped_params_equal_the_defaults():
     assert sorted(cfg.data.corpora) == ["A", "B", "C", "D"]
     assert set(cfg.split.unseen["D"]) < set(cfg.data.corpora["D"].label_set)
     assert cfg.lora.mixed_precision == "no"
-    assert cfg.lora.recognize.steps == 160 and cfg.lora.describe.steps == 30
+    assert cfg.lora.recognize.steps == 280 and cfg.lora.describe.steps == 30
     assert cfg.encoder.stage_blocks == (1, 1, 1) and cfg.lora.target_modules == ("q_proj", "v_proj")
 
 

@@ -205,6 +205,30 @@ def test_scoring_with_shared_prefix_equals_naive_scoring(model):
         assert (fast < 0).all()
 
 
+def test_candidate_tree_by_hand():
+    from skellm.llm.scoring import candidate_tree
+
+    tokens, depth, ancestor, pairs = candidate_tree([[5, 6, 9], [5, 7, 9], [8, 9], [4]])
+    # nodes: (5,) (5,6) (5,7) (8,); the one-token candidate [4] needs none
+    assert tokens.tolist() == [5, 6, 7, 8] and depth.tolist() == [0, 1, 1, 0]
+    assert ancestor.int().tolist() == [[1, 0, 0, 0], [1, 1, 0, 0], [1, 0, 1, 0], [0, 0, 0, 1]]
+    assert pairs == [[(0, 6), (1, 9)], [(0, 7), (2, 9)], [(3, 9)], []]
+
+
+@pytest.mark.parametrize("attn", ["sdpa", "eager"])
+def test_tree_scoring_of_shared_and_nested_prefixes_equals_naive(model, attn):
+    """Labels that share first words, nest ("touch" in "touch head") and differ in length: the trie
+    pass (bool tree mask under sdpa, additive float mask under eager) gives the naive scores."""
+    model.llm.config._attn_implementation = attn
+    feats, fmask = _batch(3)
+    labels = ["touch head", "touch chest", "touch", "sit", "sitting down", "pointing to something"]
+    for fmt in ("A", "B", "C"):
+        fast = score_labels(model, feats, fmask, "What is this person doing?", labels, fmt)
+        naive = score_labels_naive(model, feats, fmask, "What is this person doing?", labels, fmt)
+        assert torch.allclose(fast, naive, atol=1e-4), fmt
+    model.llm.config._attn_implementation = "sdpa"
+
+
 def test_one_shared_prompt_pass_gives_the_same_texts_and_scores(model):
     """evaluate runs the prompt once for generation and scoring: nothing may change but the time."""
     from skellm.llm.generate import greedy, greedy_and_scores
@@ -445,3 +469,74 @@ def test_saved_adapter_config_is_the_same_bytes_whatever_the_hash_seed(model, tm
     cfg = json.loads((tmp_path / "a" / "adapter" / "adapter_config.json").read_text())
     assert cfg["target_modules"] == sorted(cfg["target_modules"]) and len(cfg["target_modules"]) >= 2
     assert list(cfg) == sorted(cfg)
+
+
+def test_fit_linear_recovers_an_exact_map_and_ignores_the_tokens_scale():
+    from torch import nn
+
+    from skellm.llm.projector import fit_linear
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(200, 6, generator=g)
+    a, b = torch.randn(6, 4, generator=g), torch.randn(4, generator=g)
+    proj = nn.Linear(6, 4)
+    fit_linear(proj, x, x @ a + b, ridge=1e-9)
+    assert torch.allclose(proj.weight.T, a, atol=1e-4) and torch.allclose(proj.bias, b, atol=1e-4)
+    fit_linear(proj, x, x @ a + b, ridge=0.5)  # shrunk: no longer exact ...
+    shrunk = proj(x)
+    assert not torch.allclose(shrunk, x @ a + b, atol=1e-2)
+    fit_linear(proj, 10 * x, x @ a + b, ridge=0.5)  # ... and the same map whatever the tokens' scale
+    assert torch.allclose(proj(10 * x), shrunk, atol=1e-4)
+    with pytest.raises(ValueError, match="only a linear projector"):
+        fit_linear(nn.Sequential(nn.Linear(6, 4)), x, x @ a + b)
+
+
+def test_anchored_projector_maps_each_take_nearest_its_label_word(model, tokens_dir):
+    """llm.projector_init labels: on separable tokens every training take lands nearest its own label's
+    word embedding among its corpus's labels; held-out labels take no part in the fit."""
+    from skellm.llm.data import load_tokens
+    from skellm.llm.prompts import format_answer
+    from skellm.llm.train import anchor_projector
+
+    tensors, table = load_tokens(tokens_dir, "train", "semantic")
+    labels = table["label"].to_list()
+    classes = sorted(set(labels))
+    g = torch.Generator().manual_seed(3)
+    centres = 3 * torch.randn(len(classes), C, generator=g)
+    tensors = {
+        **tensors,
+        "semantic": centres[[classes.index(x) for x in labels]] + 0.1 * torch.randn(len(labels), C),
+    }
+    model.token_kind = "semantic"
+    anchor_projector(model, tensors, table, LORA)
+    emb = model.llm.get_input_embeddings().weight.detach()
+    word = {c: emb[model.answer_ids(format_answer(c), eos=False)].mean(0) for c in classes}
+    with torch.no_grad():
+        out = model.projector(tensors["semantic"])
+    for i, (label, corpus) in enumerate(zip(labels, table["corpus"].to_list(), strict=True)):
+        dist = {c: float((out[i] - word[c]).norm()) for c in LABELS[corpus] if c in word}
+        assert min(dist, key=dist.get) == label
+
+    held = replace(LORA, holdout_labels=("joy",))
+    anchor_projector(model, tensors, table, held)
+    with_holdout = model.projector.weight.detach().clone()
+    keep = [i for i, x in enumerate(labels) if x != "joy"]
+    anchor_projector(model, {k: v[keep] for k, v in tensors.items()}, table[keep], LORA)
+    assert torch.allclose(model.projector.weight, with_holdout, atol=1e-5)
+    with pytest.raises(ValueError, match="no labelled training take"):
+        anchor_projector(model, tensors, table, replace(LORA, holdout_labels=tuple(classes)))
+
+
+def test_step_order_grouped_by_length_keeps_the_examples_and_batches_like_rows():
+    lengths = [30 if i % 4 else 70 for i in range(40)]  # a quarter are long (description) rows
+    plain = lldata.step_order(40, 25, 4, seed=1)
+    grouped = lldata.step_order(40, 25, 4, seed=1, lengths=lengths, window=5)
+    assert sorted(grouped) == sorted(plain) and len(grouped) == 100
+    # every window of 5 batches holds the same examples, re-cut by length
+    for w in range(0, 100, 20):
+        assert sorted(grouped[w : w + 20]) == sorted(plain[w : w + 20])
+    batches = [grouped[i : i + 4] for i in range(0, 100, 4)]
+    mixed = sum(len({lengths[i] for i in b}) > 1 for b in batches)
+    assert mixed <= 5  # at most one batch per window straddles the two lengths
+    assert sum(len({lengths[i] for i in plain[i : i + 4]}) > 1 for i in range(0, 100, 4)) > mixed
+    assert grouped == lldata.step_order(40, 25, 4, seed=1, lengths=lengths, window=5)

@@ -47,7 +47,7 @@ def load_tokens(tokens_dir: str | Path, split: str, kind: str | None = None):
     return tensors, table
 
 
-def _label_tasks(table, tasks: dict[str, str] | None) -> list[str]:
+def label_tasks(table, tasks: dict[str, str] | None) -> list[str]:
     """Per row, what its label names (``emotion`` | ``action``), from its corpus."""
     tasks = tasks or {}
     return [tasks.get(c, "emotion") for c in table["corpus"].to_list()]
@@ -77,7 +77,7 @@ def recognition_examples(
     (``prompt`` eai), or SUGAR's question listing the corpus's candidate labels (sugar; see
     :func:`corpus_candidates`)."""
     cands = corpus_candidates(table, label_sets) if prompt == "sugar" else {}
-    rows = zip(table["label"].to_list(), table["corpus"].to_list(), _label_tasks(table, tasks), strict=True)
+    rows = zip(table["label"].to_list(), table["corpus"].to_list(), label_tasks(table, tasks), strict=True)
     out = []
     for i, (label, corpus, task) in enumerate(rows):
         if label is None or label in holdout:
@@ -93,7 +93,7 @@ def description_examples(
     """One example per take that has a description: the label in the prompt, the description as answer."""
     out = []
     rows = zip(
-        table["label"].to_list(), table["description"].to_list(), _label_tasks(table, tasks), strict=True
+        table["label"].to_list(), table["description"].to_list(), label_tasks(table, tasks), strict=True
     )
     for i, (label, desc, task) in enumerate(rows):
         if label is None or label in holdout or not desc or not desc.strip():
@@ -145,8 +145,21 @@ def encode(model, ex: Example) -> tuple[list[int], list[int]]:
     return prompt + answer, [-100] * len(prompt) + answer
 
 
-def step_order(n_examples: int, steps: int, batch_size: int, seed: int) -> list[int]:
-    """Example indices for ``steps`` batches: seeded reshuffles of all examples, concatenated."""
+def step_order(
+    n_examples: int,
+    steps: int,
+    batch_size: int,
+    seed: int,
+    lengths: list[int] | None = None,
+    window: int = 50,
+) -> list[int]:
+    """Example indices for ``steps`` batches: seeded reshuffles of all examples, concatenated.
+
+    With ``lengths`` (tokens per example), each run of ``window`` batches is sorted by length before it
+    is cut into batches, and those batches are shuffled: a batch then holds rows of about one length
+    (recognition rows with recognition rows), so little is padding and a long description row does not
+    swamp the few answer tokens of the short rows in the batch's mean loss (``lora.group_by_length``).
+    """
     if n_examples == 0:
         raise ValueError("no training examples (no labelled takes, or no descriptions for the describe task)")
     rng = random.Random(seed)
@@ -155,7 +168,17 @@ def step_order(n_examples: int, steps: int, batch_size: int, seed: int) -> list[
         perm = list(range(n_examples))
         rng.shuffle(perm)
         order += perm
-    return order[: steps * batch_size]
+    order = order[: steps * batch_size]
+    if lengths is None:
+        return order
+    size = window * batch_size
+    grouped: list[int] = []
+    for start in range(0, len(order), size):
+        chunk = sorted(order[start : start + size], key=lengths.__getitem__)
+        batches = [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+        rng.shuffle(batches)
+        grouped += [i for b in batches for i in b]
+    return grouped
 
 
 class Collator:

@@ -50,3 +50,25 @@ def projector_in_dim(projector) -> int:
         return projector.in_features
     first = projector[0] if isinstance(projector, nn.Sequential) else projector
     return int(first.in_features)
+
+
+def fit_linear(projector, x, y, ridge: float = 0.1) -> None:
+    """Set a linear ``projector`` to the ridge regression of rows ``y`` (N, H) on rows ``x`` (N, C).
+
+    ``ridge`` is relative to the mean eigenvalue of the centred ``x``'s scatter, so it does not depend
+    on the tokens' scale. Solved in float64; the weights keep the projector's dtype and device.
+    """
+    import torch
+    from torch import nn
+
+    if not isinstance(projector, nn.Linear):
+        raise ValueError(f"only a linear projector has a closed-form fit, not {type(projector).__name__}")
+    x, y = x.double(), y.double()
+    mx, my = x.mean(0), y.mean(0)
+    xc, yc = x - mx, y - my
+    gram = xc.T @ xc
+    lam = ridge * torch.trace(gram) / gram.shape[0]
+    w = torch.linalg.solve(gram + lam * torch.eye(gram.shape[0], dtype=gram.dtype), xc.T @ yc)  # (C, H)
+    with torch.no_grad():
+        projector.weight.copy_(w.T.to(projector.weight))
+        projector.bias.copy_((my - mx @ w).to(projector.bias))

@@ -93,10 +93,13 @@ def train_stage(
         llm, tok = load_base(llm_dir, dtype)
         in_dim = select_tokens(tensors, llm_cfg.tokens, [0])[0].shape[-1]
         model = new_model(llm, tok, in_dim, llm_cfg, lora)
+        if llm_cfg.projector_init == "labels" and llm_cfg.projector == "linear":
+            anchor_projector(model, tensors, table, lora, tasks)
     examples = task_examples(task, table, lora, tasks, model.prompt, label_sets)
     collate = Collator(model, tensors, examples, model.token_kind)
     # ``steps`` counts optimizer steps: each of the N processes takes its own batch per step
-    order = step_order(len(examples), steps * accelerator.num_processes, batch_size, seed)
+    lengths = [len(tail) for tail, _ in collate.encoded] if lora.group_by_length else None
+    order = step_order(len(examples), steps * accelerator.num_processes, batch_size, seed, lengths)
     loader = DataLoader(order, batch_size=batch_size, shuffle=False, collate_fn=collate)
 
     lora_params = [p for n, p in model.llm.named_parameters() if p.requires_grad]
@@ -166,6 +169,39 @@ def train_stage(
         if ckpt_dir is not None:
             shutil.rmtree(ckpt_dir, ignore_errors=True)  # done: a re-run must not resume a finished run
     return summary
+
+
+def anchor_projector(model, tensors, table, lora: LoraConfig, tasks: dict[str, str] | None = None) -> None:
+    """Start the linear projector at the ridge map from each labelled training take's skeleton tokens
+    to the LM's mean input embedding of its label's words (``llm.projector_init: labels``), so the
+    first step already shows the LM a token near its label. ``lora.holdout_labels`` stay out."""
+    import torch
+
+    from skellm.llm.data import label_tasks
+    from skellm.llm.model import select_tokens
+    from skellm.llm.projector import fit_linear
+    from skellm.llm.prompts import format_answer
+
+    holdout = set(lora.holdout_labels)
+    rows = [
+        (i, label, task)
+        for i, (label, task) in enumerate(
+            zip(table["label"].to_list(), label_tasks(table, tasks), strict=True)
+        )
+        if label is not None and label not in holdout
+    ]
+    if not rows:
+        raise ValueError("llm.projector_init labels: no labelled training take to fit the projector on")
+    emb = model.llm.get_input_embeddings().weight.detach().float().cpu()
+    word = {}
+    for _, label, task in rows:
+        if (label, task) not in word:
+            word[label, task] = emb[model.answer_ids(format_answer(label, "A", task), eos=False)].mean(0)
+    feats, fmask = select_tokens(tensors, model.token_kind, [i for i, _, _ in rows])
+    target = torch.stack([word[label, task] for _, label, task in rows])[:, None].expand(
+        -1, fmask.shape[1], -1
+    )
+    fit_linear(model.projector, feats[fmask], target[fmask])
 
 
 STAGES = {1: "lora_describe", 2: "lora_recognize"}
