@@ -487,6 +487,8 @@ def test_fit_linear_recovers_an_exact_map_and_ignores_the_tokens_scale():
     assert not torch.allclose(shrunk, x @ a + b, atol=1e-2)
     fit_linear(proj, 10 * x, x @ a + b, ridge=0.5)  # ... and the same map whatever the tokens' scale
     assert torch.allclose(proj(10 * x), shrunk, atol=1e-4)
+    fit_linear(proj, torch.ones(5, 6), x[:5] @ a)  # constant tokens: every take maps to the mean target
+    assert torch.allclose(proj(torch.ones(1, 6))[0], (x[:5] @ a).mean(0), atol=1e-5)
     with pytest.raises(ValueError, match="only a linear projector"):
         fit_linear(nn.Sequential(nn.Linear(6, 4)), x, x @ a + b)
 

@@ -67,7 +67,8 @@ def fit_linear(projector, x, y, ridge: float = 0.1) -> None:
     mx, my = x.mean(0), y.mean(0)
     xc, yc = x - mx, y - my
     gram = xc.T @ xc
-    lam = ridge * torch.trace(gram) / gram.shape[0]
+    # tokens that never vary (a collapsed codebook) have no scatter: the map is then the mean target
+    lam = max(float(ridge * torch.trace(gram) / gram.shape[0]), 1e-12)
     w = torch.linalg.solve(gram + lam * torch.eye(gram.shape[0], dtype=gram.dtype), xc.T @ yc)  # (C, H)
     with torch.no_grad():
         projector.weight.copy_(w.T.to(projector.weight))
