@@ -277,11 +277,11 @@ def zero_shot_topk(scores: np.ndarray, data: SkeletonSet, labels: LabelSpace, ks
     """Zero-shot top-k accuracy per corpus on takes of its unseen classes, candidates = those classes.
 
     ``scores`` (N, n_classes): higher is more likely. Returns per corpus with unseen test takes
-    :func:`skellm.eval.unseen.topk_summary`'s n, classes, top-k with bootstrap interval and chance.
+    :func:`skellm.eval.stats.topk_summary`'s n, classes, top-k with bootstrap interval and chance.
     """
     import torch
 
-    from skellm.eval.unseen import topk_summary, true_ranks
+    from skellm.eval.stats import topk_summary, true_ranks
 
     out: dict[str, Any] = {}
     corpora = data.corpora

@@ -15,29 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from skellm.eval.stats import bootstrap_ci
+from skellm.eval.stats import topk_summary, true_ranks
 
 RANKINGS = ("label", "knowledge")
-
-
-def topk_summary(ranks: Sequence[int], classes: int, ks: Iterable[int] = (1, 5)) -> dict[str, Any]:
-    """{n, classes, top{k}, top{k}_ci95_low/high, chance_top{k}} from each take's 0-based rank of its
-    true class."""
-    r: dict[str, Any] = {"n": len(ranks), "classes": classes}
-    for k in ks:
-        hits = [rk < k for rk in ranks]
-        lo, hi = bootstrap_ci(hits)
-        r |= {f"top{k}": sum(hits) / len(hits), f"top{k}_ci95_low": lo, f"top{k}_ci95_high": hi}
-        r[f"chance_top{k}"] = min(k, classes) / classes
-    return r
-
-
-def true_ranks(scores, truth: Sequence[int]) -> list[int]:
-    """0-based rank of each row's true column in ``scores`` (B, C), higher first, ties by column order."""
-    import torch
-
-    order = torch.argsort(-scores, dim=1, stable=True)
-    return (order == torch.as_tensor(truth)[:, None]).int().argmax(1).tolist()
 
 
 def knowledge_scores(
