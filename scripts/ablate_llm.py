@@ -84,17 +84,13 @@ def committed_run() -> dict[str, Any]:
 
 def table(runs: dict[str, dict[str, Any]]) -> str:
     """Markdown: one row per variant."""
-    from skellm.eval.stats import mcnemar
-
-    base = runs["default"]["score_correct"]
     corpora = sorted(c for c in runs["default"]["llm"]["recognition"]["score"] if c != "overall")
     head = ["variant", *(f"score {c}" for c in corpora), "score all", "generate all", "Error",
             "unseen top-1 label / knowledge", "ROUGE-L", "cue F1", "vs default (score)", "s"]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for name, run in runs.items():
         rec, llm = run["llm"]["recognition"], run["llm"]
-        ids = sorted(base)
-        test = mcnemar([base[i] for i in ids], [run["score_correct"][i] for i in ids])
+        test = paired(runs, "default", name)
         unseen = "; ".join(
             f"{u['top1']:.3f} / {u.get('knowledge', {}).get('top1', float('nan')):.3f}"
             for u in llm.get("unseen", {}).values()
