@@ -111,12 +111,11 @@ def score_ids_after_prompt(model, inputs, out, cands: list[list[int]]):
                 cache=out.cache,
                 use_cache=False,
             ).logits.float()
-            norm = torch.logsumexp(logits, -1)  # (B, T)
-            for j, mine in enumerate(pairs):
-                if mine:
-                    node = torch.tensor([n for n, _ in mine], device=dev)
-                    nxt = torch.tensor([x for _, x in mine], device=dev)
-                    total[:, j] += (logits[:, node, nxt] - norm[:, node]).sum(-1)
+            # every (candidate, node, next token) step at once, summed into its candidate's column
+            flat = torch.tensor([(j, n, x) for j, mine in enumerate(pairs) for n, x in mine], device=dev)
+            cand, node, nxt = flat.unbind(1)
+            logp = logits[:, node, nxt] - torch.logsumexp(logits, -1)[:, node]  # norm once per node
+            total.index_add_(1, cand, logp)
     return total
 
 
