@@ -35,10 +35,12 @@ from ablate_encoder import parse_variant  # noqa: E402
 STAGE_SECTIONS = ("llm.", "lora.", "eval.")
 
 
-def run_one(params: dict[str, Any], sets: dict[str, Any]) -> dict[str, Any]:
+def run_one(params: dict[str, Any], sets: dict[str, Any], keep: Path | None = None) -> dict[str, Any]:
     """One variant: the two LoRA stages and evaluate in a temporary folder; llm.json, seconds and each
-    test take's label-scoring outcome."""
+    test take's label-scoring outcome. ``keep``: a folder the variant's trained models and evaluate
+    outputs are copied to (e.g. for scripts/tune_decoding.py --trained)."""
     import copy
+    import shutil
 
     from skellm.config import PATHS, config_from_dict, set_dotted
     from skellm.eval.evaluate import run_stage as evaluate
@@ -64,6 +66,10 @@ def run_one(params: dict[str, Any], sets: dict[str, Any]) -> dict[str, Any]:
         metrics = evaluate(cfg, paths)
         seconds = time.perf_counter() - t0
         correct = score_correct(paths.predictions)
+        if keep is not None:
+            shutil.rmtree(keep, ignore_errors=True)
+            shutil.copytree(paths.models, keep / "models")
+            shutil.copytree(paths.predictions.parent, keep / "eval")
     return {"sets": sets, "seconds": round(seconds, 1), "llm": metrics, "score_correct": correct}
 
 
@@ -124,13 +130,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--pair", action="append", default=[], help="A:B, two variant names: McNemar of B against A"
     )
+    ap.add_argument("--keep", type=Path, help="copy each variant's models and eval outputs to KEEP/NAME")
     args = ap.parse_args(argv)
     params = load_params(args.params)
     runs = {"default": committed_run()}
     for text in args.variant:
         name, sets = parse_variant(text)
         print(f"{name}: {sets}", flush=True)
-        runs[name] = run_one(params, sets)
+        runs[name] = run_one(params, sets, args.keep / name if args.keep else None)
         md = table(runs)  # written after every variant: a later failure keeps the finished ones
         write_json(args.out, {"variants": args.variant, "runs": runs, "table": md})
         print(md, flush=True)

@@ -334,7 +334,8 @@ class LLMConfig:
     path: str | None = None  # local HF causal-LM folder; None: the packaged SmolLM2-135M-Instruct
     out: str = "models/llm"
     projector: str = "linear"  # linear (paper) | mlp | tqp (SUGAR) | qformer (one Q-Former, ablation)
-    tokens: str = "semantic"  # semantic | spatiotemporal | both | temporal | vqvae (LLM-AR action sentences)
+    # semantic | spatial | temporal | spatiotemporal | both | vqvae (LLM-AR action sentences)
+    tokens: str = "semantic"
     dtype: str = "float32"  # float32 on CPU; bfloat16 for a 7B model on GPUs
     cache_dir: str | None = ".cache/skellm/llm"  # the packaged GGUF's conversion, reused; None: convert
     tqp: TQPConfig = field(default_factory=TQPConfig)
@@ -347,7 +348,9 @@ class LLMConfig:
         _one_of("llm.prompt", self.prompt, PROMPTS)
         _one_of("llm.projector_init", self.projector_init, ("random", "labels"))
         _one_of("llm.projector", self.projector, ("linear", "mlp", "tqp", "qformer"))
-        _one_of("llm.tokens", self.tokens, ("semantic", "spatiotemporal", "both", "temporal", "vqvae"))
+        _one_of(
+            "llm.tokens", self.tokens, ("semantic", "spatial", "temporal", "spatiotemporal", "both", "vqvae")
+        )
         if self.projector in ("tqp", "qformer") and self.tokens == "semantic":
             raise ConfigError(
                 f"llm.projector {self.projector} reads a token sequence, but llm.tokens semantic is one "
@@ -405,6 +408,9 @@ class LoraConfig:
     order: str = "DR"  # DR: lora_describe trains description, lora_recognize recognition; RD swaps
     answer_format: str = "A"  # A "[label]" | B "This is a/an [label] person." | C long sentence
     holdout_labels: tuple[str, ...] = ()  # labels kept out of LoRA training, scored zero-shot in evaluate
+    # training takes whose descriptions LoRA never trains on (stratified by corpus, then label): the
+    # validation split that explanation decoding is tuned on (scripts/tune_decoding.py)
+    describe_validation: int = 40
     device: str = "auto"  # auto | cpu | cuda
     mixed_precision: str = "no"  # no | bf16 | fp16
     threads: int = 0  # torch CPU threads (0: all usable cores)
@@ -425,6 +431,10 @@ class EvalConfig:
     batch_size: int = 16
     max_new_tokens: int = 8
     describe_max_new_tokens: int = 40
+    # explanations' decoding against loops (tuned on the LoRA validation descriptions, not the test split;
+    # scripts/tune_decoding.py): no n-gram of this length twice (0: off); >1 damps generated tokens
+    describe_no_repeat_ngram: int = 0
+    describe_repetition_penalty: float = 1.2
     max_describe: int = 80  # test takes to describe: an equal share per corpus, its labels in turn
     threads: int = 0  # torch CPU threads (0: all usable cores)
     # which class-knowledge sentences rank unseen classes by the LLM's likelihood (skellm.eval.unseen):
@@ -433,6 +443,14 @@ class EvalConfig:
 
     def __post_init__(self) -> None:
         _one_of("eval.unseen_knowledge", self.unseen_knowledge, tuple(KNOWLEDGE_USE))
+        if self.describe_no_repeat_ngram < 0:
+            raise ConfigError(
+                f"eval.describe_no_repeat_ngram must be >= 0, not {self.describe_no_repeat_ngram}"
+            )
+        if self.describe_repetition_penalty <= 0:
+            raise ConfigError(
+                f"eval.describe_repetition_penalty must be > 0, not {self.describe_repetition_penalty}"
+            )
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ TINY = {
     "lora.recognize.steps": 2,
     "lora.recognize.batch_size": 2,
     "lora.recognize.warmup_steps": 0,
+    "lora.describe_validation": 4,
     "eval.batch_size": 8,
     "eval.max_new_tokens": 4,
     "eval.describe_max_new_tokens": 8,

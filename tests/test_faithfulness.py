@@ -101,14 +101,14 @@ def test_text_metrics_by_hand():
 
 
 def test_describe_sample_is_stratified_by_corpus_then_label():
-    from skellm.eval.evaluate import describe_sample
+    from skellm.llm.data import stratified_sample
 
     corpora = ["A"] * 6 + ["B"] * 2 + ["C"] * 4
     labels = ["joy", "joy", "joy", "sad", "sad", "anger", "x", "y", "p", "p", "p", "q"]
     eligible = [i for i in range(12) if i != 1]
-    picked = describe_sample(corpora, labels, eligible, 6)
+    picked = stratified_sample(corpora, labels, eligible, 6)
     # 2 per corpus; within A joy, sad in turn; within C p then q
     assert picked == [0, 3, 6, 7, 8, 11]
     # B runs out: its share goes to A and C
-    assert describe_sample(corpora, labels, eligible, 9) == [0, 2, 3, 5, 6, 7, 8, 9, 11]
-    assert describe_sample(corpora, labels, eligible, 100) == eligible
+    assert stratified_sample(corpora, labels, eligible, 9) == [0, 2, 3, 5, 6, 7, 8, 9, 11]
+    assert stratified_sample(corpora, labels, eligible, 100) == eligible

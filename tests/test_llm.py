@@ -31,6 +31,7 @@ LORA_PARAMS = {
     "target_modules": ["q_proj", "v_proj", "o_proj", "down_proj"],
     "answer_format": "A",
     "checkpoint_every": 3,
+    "describe_validation": 0,
     "threads": 1,
     "device": "cpu",
     "describe": {"steps": 4, "batch_size": 4, "lr": 3e-3, "projector_lr": 3e-3, "warmup_steps": 0},
@@ -123,6 +124,10 @@ def test_select_tokens_kinds_and_masks():
     )
     f, m = select_tokens(t, "both")
     assert f.shape == (4, 11, C) and torch.equal(f[:, 0], t["semantic"])
+    assert torch.equal(f[:, 1:7], t["spatial"]) and torch.equal(f[:, 7:], t["temporal"])
+    for kind, k in (("spatial", 6), ("temporal", 4)):
+        f, m = select_tokens(t, kind)
+        assert torch.equal(f, t[kind]) and torch.equal(m, t[f"{kind}_mask"].bool()) and f.shape[1] == k
     with pytest.raises(ValueError, match="llm.tokens"):
         select_tokens(t, "global")
 
@@ -458,7 +463,34 @@ def test_rehearse_mixes_the_other_tasks_examples(tokens_dir):
     assert mixed[: len(plain)] == plain
     extra = mixed[len(plain) :]
     assert len(extra) == min(len(described), round(0.5 * len(plain))) > 0
-    assert extra == described[: len(extra)]  # description prompts and answers, not labels
+    assert all(e in described for e in extra)  # description prompts and answers, not labels
+    assert [e.row for e in extra] == sorted(e.row for e in extra)
+
+
+def test_rehearsal_is_spread_over_the_table_not_its_first_rows():
+    """The train table is sorted by corpus: a rehearsal share must reach its last corpus too."""
+    assert lldata.evenly(list(range(10)), 5) == [0, 2, 4, 6, 8]
+    assert lldata.evenly(list(range(10)), 3) == [0, 3, 6]
+    assert lldata.evenly(list(range(4)), 9) == [0, 1, 2, 3]
+    assert lldata.evenly(list(range(4)), 0) == []
+    rows = ["A"] * 40 + ["D"] * 20
+    picked = lldata.evenly(rows, 15)
+    assert picked.count("D") == 5 and picked.count("A") == 10  # proportional, where rows[:15] had no D
+
+
+def test_validation_descriptions_are_kept_out_of_description_training(tokens_dir):
+    """lora.describe_validation: those described train takes never appear as description examples,
+    in the describe stage or as rehearsal, and they are found again by validation_rows alone."""
+    _, table = lldata.load_tokens(tokens_dir, "train")
+    described = lldata.described_rows(table)
+    assert described == [i for i, d in enumerate(table["description"].to_list()) if d]
+    lora = replace(LORA, describe_validation=4, recognize=replace(LORA.recognize, rehearse=1.0))
+    val = lldata.validation_rows(table, 4)
+    assert len(val) == 4 and set(val) <= set(described)
+    assert lldata.validation_rows(table, 0) == []
+    for task in ("describe", "recognize"):
+        rows = {ex.row for ex in lldata.task_examples(task, table, lora) if "please tell me" in ex.question}
+        assert rows == set(described) - set(val)
 
 
 def test_saved_adapter_config_is_the_same_bytes_whatever_the_hash_seed(model, tmp_path):
@@ -542,3 +574,36 @@ def test_step_order_grouped_by_length_keeps_the_examples_and_batches_like_rows()
     assert mixed <= 5  # at most one batch per window straddles the two lengths
     assert sum(len({lengths[i] for i in plain[i : i + 4]}) > 1 for i in range(0, 100, 4)) > mixed
     assert grouped == lldata.step_order(40, 25, 4, seed=1, lengths=lengths, window=5)
+
+
+@pytest.mark.parametrize(("ngram", "penalty"), [(0, 1.0), (1, 1.0), (3, 1.0), (2, 1.3), (0, 1.5)])
+def test_greedy_anti_loop_decoding_equals_transformers_generate(model, ngram, penalty):
+    """no_repeat_ngram / repetition_penalty give what transformers' own generate gives for the same
+    embeddings (its processors there see only the generated tokens, as ours do)."""
+    feats, fmask = _batch(2)
+    fmask = torch.ones_like(fmask)  # no holes: generate derives positions from the attention mask
+    for i in range(2):
+        inputs = model.build(feats[i : i + 1], fmask[i : i + 1], [model.prompt_ids("Describe it.")])
+        got = greedy_ids(model, inputs, 24, no_repeat_ngram=ngram, repetition_penalty=penalty)[0]
+        with torch.no_grad():
+            ref = model.llm.generate(
+                inputs_embeds=inputs["inputs_embeds"], attention_mask=inputs["attention_mask"],
+                max_new_tokens=24, do_sample=False, no_repeat_ngram_size=ngram or None,
+                repetition_penalty=penalty, eos_token_id=model.eos_id, pad_token_id=model.pad_id,
+            )[0].tolist()  # fmt: skip
+        ref = ref[: ref.index(model.eos_id)] if model.eos_id in ref else ref
+        assert got == ref
+        if ngram:
+            grams = [tuple(got[k : k + ngram]) for k in range(len(got) - ngram + 1)]
+            assert len(grams) == len(set(grams))
+
+
+def test_plain_greedy_repeats_where_no_repeat_ngram_does_not(model):
+    """The test above is not vacuous: plain greedy repeats a token here, and the ban changes the text."""
+    feats, fmask = _batch(2)
+    inputs = model.build(feats, fmask, [model.prompt_ids("Describe it.")] * 2)
+    plain = greedy_ids(model, inputs, 24)
+    banned = greedy_ids(model, inputs, 24, no_repeat_ngram=1)
+    assert any(len(set(ids)) < len(ids) for ids in plain)
+    assert all(len(set(ids)) == len(ids) for ids in banned)
+    assert banned != plain

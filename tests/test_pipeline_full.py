@@ -63,6 +63,7 @@ def test_dvc_repro_whole_pipeline_then_experiment(tiny_pipeline) -> None:
     assert _ran(first) == stages
 
     _check_metrics(repo)
+    _check_tune_decoding(repo)
     second = dvc(repo, "repro")
     assert not _ran(second) and "up to date" in second
     _check_experiment(repo)
@@ -123,6 +124,29 @@ def _check_metrics(repo: Path) -> None:
     assert listed | {f"description.{k}" for k in DESCRIPTION} <= set(shown["metrics/llm.json"])
     faith = {f"description.faithfulness{z}.overall.cue_f1" for z in ("", "_zero_tokens")}
     assert faith <= set(shown["metrics/llm.json"])  # dvc metrics show lists the faithfulness metrics
+
+
+def _check_tune_decoding(repo: Path) -> None:
+    """scripts/tune_decoding.py explains the LoRA validation takes (never trained as descriptions) with
+    the trained model under each decoding setting and picks one; it writes nothing into the repo."""
+    import subprocess
+    import sys
+    import tempfile
+
+    from pipeline_repo import env_for
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "decoding.json"
+        cmd = [sys.executable, str(REPO / "scripts/tune_decoding.py"), "--params", str(repo / "params.yaml"),
+               "--ngram", "0", "2", "--penalty", "1.0", "1.3", "-o", str(out)]  # fmt: skip
+        proc = subprocess.run(cmd, cwd=repo, env=env_for(repo), capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, proc.stderr
+        result = json.loads(out.read_text())
+    assert result["n"] == TINY["lora.describe_validation"]
+    grid = [(r["no_repeat_ngram"], r["repetition_penalty"]) for r in result["runs"]]
+    assert grid == [(0, 1.0), (0, 1.3), (2, 1.0), (2, 1.3)]
+    assert all(r["faithfulness"]["overall"]["n"] == result["n"] for r in result["runs"])
+    assert tuple(result["pick"].values()) in grid and "| no-repeat n-gram |" in proc.stdout
 
 
 def _check_experiment(repo: Path) -> None:

@@ -11,6 +11,7 @@ import pytest
 from tinymodels import LABEL_SETS, make_tiny_repo, run_cli, sample_files
 
 from skellm.apps.cli import main
+from skellm.apps.predict import repo_config
 
 
 @pytest.fixture(scope="session")
@@ -80,8 +81,11 @@ def test_explain_label_asks_about_that_label_and_lists_the_stated_cues(repo, mon
     asked: list[str] = []
     real = prompts.describe_question
     monkeypatch.setattr(prompts, "describe_question", lambda lab, task: asked.append(lab) or real(lab, task))
+    decodings: list[tuple] = []
     monkeypatch.setattr(
-        generate, "greedy", lambda lm, f, m, qs, n: [f"The person walks; {phrase}."] * len(qs)
+        generate,
+        "greedy",
+        lambda lm, f, m, qs, *dec: decodings.append(dec) or [f"The person walks; {phrase}."] * len(qs),
     )
     f = _files(repo)["bvh"]
     for other in LABEL_SETS["A"][:2]:  # at least one of them is not the predicted label
@@ -96,6 +100,10 @@ def test_explain_label_asks_about_that_label_and_lists_the_stated_cues(repo, mon
     rc, out, err = _predict([f, "--corpus", "A"], monkeypatch, capsys, repo)
     lines = out.splitlines()
     assert rc == 0 and asked == [lines[0].split(": ")[1].split()[0]]  # the predicted label by default
+    ev = repo_config(repo).eval  # explanations decode with evaluate's settings (eval.describe_*)
+    assert set(decodings) == {
+        (ev.describe_max_new_tokens, ev.describe_no_repeat_ngram, ev.describe_repetition_penalty)
+    }
     assert lines[2].startswith("  why: ") and f"{cue[0]}-" in lines[3] and lines[3].startswith("  cues: ")
 
 

@@ -23,7 +23,14 @@ LABEL_SETS = {
     "C": ["happiness", "sadness", "neutral", "anger", "disgust", "fear", "surprise"],
 }
 TOKEN_DIM = 16
-LORA = {"rank": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"], "answer_format": "A"}
+LORA = {
+    "rank": 4,
+    "alpha": 8,
+    "dropout": 0.0,
+    "target_modules": ["q_proj", "v_proj"],
+    "answer_format": "A",
+    "describe_validation": 0,
+}
 
 
 def extract_tokenizer(out: Path) -> Path:

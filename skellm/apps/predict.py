@@ -110,6 +110,8 @@ def repo_settings(root: str | os.PathLike = ".", cfg: Config | None = None) -> d
         "corpus_roots": {c: str(cc.root) for c, cc in corpora.items() if cc.root},
         "answer_format": cfg.lora.answer_format,
         "max_new_tokens": cfg.eval.describe_max_new_tokens,
+        "no_repeat_ngram": cfg.eval.describe_no_repeat_ngram,
+        "repetition_penalty": cfg.eval.describe_repetition_penalty,
         "dtype": cfg.llm.dtype,
     }
 
@@ -214,7 +216,12 @@ class Predictor:
                     by_graph.setdefault(_graph_key(g["joint_names"], g["parents"]), set()).add(corpus)
         self._corpora_by_graph = by_graph
         self.answer_format = s["answer_format"]
-        self.max_new_tokens = int(s["max_new_tokens"])
+        # explanation decoding (settings written before these keys existed decode plainly)
+        self.decoding = (
+            int(s["max_new_tokens"]),
+            int(s.get("no_repeat_ngram", 0)),
+            float(s.get("repetition_penalty", 1.0)),
+        )
         self.device = device
 
         index = _read_json(artefacts.encoder_root / "index.json", "incomplete encoder folder")
@@ -392,7 +399,7 @@ class Predictor:
                 explained = [explain_label or b for b in best]
                 questions = [describe_question(b, task) for b in explained]
                 texts = (
-                    greedy(self.lm, feats, fmask, questions, self.max_new_tokens)
+                    greedy(self.lm, feats, fmask, questions, *self.decoding)
                     if explain
                     else [None] * len(chunk)
                 )

@@ -241,24 +241,14 @@ def evaluate(
     return metrics
 
 
-def describe_sample(corpora: list[str], labels: list[str], eligible: list[int], n: int) -> list[int]:
-    """Up to ``n`` of the ``eligible`` row indices, stratified: an equal share per corpus (what a corpus
-    cannot fill goes to the others) and, within a corpus, its labels in turn; sorted."""
-    by: dict[str, dict[str, list[int]]] = {}
-    for i in eligible:
-        by.setdefault(corpora[i], {}).setdefault(labels[i], []).append(i)
-    queues = {}
-    for corpus, per_label in sorted(by.items()):
-        lists, order = list(per_label.values()), []
-        for k in range(max(map(len, lists))):
-            order += [lst[k] for lst in lists if k < len(lst)]
-        queues[corpus] = order
-    picked: list[int] = []
-    while len(picked) < n and any(queues.values()):
-        for order in queues.values():
-            if order and len(picked) < n:
-                picked.append(order.pop(0))
-    return sorted(picked)
+def describe_decoding(eval_cfg: EvalConfig) -> tuple[int, int, float]:
+    """:func:`skellm.llm.generate.greedy`'s settings for explanations: max new tokens, no-repeat n-gram
+    size, repetition penalty."""
+    return (
+        eval_cfg.describe_max_new_tokens,
+        eval_cfg.describe_no_repeat_ngram,
+        eval_cfg.describe_repetition_penalty,
+    )
 
 
 def _cue_text(cues) -> str:
@@ -267,32 +257,61 @@ def _cue_text(cues) -> str:
     return " ".join(map(cue_label, sorted(cues)))
 
 
-def _describe(model, tensors, table, spec, eval_cfg: EvalConfig) -> tuple[dict[str, Any], list]:
-    """Description metrics (text overlap, cue faithfulness per corpus, the same on zeroed skeleton
-    tokens), explanation/label consistency, and the generated texts (as rows)."""
+def explanations(
+    model,
+    tensors,
+    table,
+    idx: list[int],
+    spec,
+    decoding: tuple[int, int, float],
+    batch_size: int,
+    control: bool = True,
+) -> tuple[list[str], list[str]]:
+    """Explanations of ``table`` rows ``idx`` with their true label in the prompt (the paper's
+    description prompt), decoded with ``decoding`` (:func:`describe_decoding`); and, with ``control``,
+    the same prompts with the skeleton tokens zeroed (else an empty list)."""
     import torch
     from tqdm.auto import tqdm
 
-    from skellm.eval.faithfulness import faithfulness, stated_cues
-    from skellm.eval.text_metrics import description_scores
     from skellm.llm.generate import greedy
     from skellm.llm.model import select_tokens
     from skellm.llm.prompts import describe_question
 
+    labels, corpora = table["label"].to_list(), table["corpus"].to_list()
+    preds: list[str] = []
+    zero_preds: list[str] = []
+    for chunk in tqdm(list(_batches(idx, batch_size)), desc="explanations", dynamic_ncols=True):
+        feats, fmask = select_tokens(tensors, model.token_kind, chunk)
+        qs = [describe_question(labels[i], spec.task(corpora[i])) for i in chunk]
+        preds += greedy(model, feats, fmask, qs, *decoding)
+        if control:
+            zero_preds += greedy(model, torch.zeros_like(feats), fmask, qs, *decoding)
+    return preds, zero_preds
+
+
+def faithfulness_by_corpus(texts: list[str], truth: list[str], corpora: list[str]) -> dict[str, Any]:
+    """:func:`skellm.eval.faithfulness.faithfulness` overall and per corpus (``corpora``: each text's)."""
+    from skellm.eval.faithfulness import faithfulness
+
+    groups: dict[str, list[int]] = {"overall": list(range(len(texts)))}
+    for k, c in enumerate(corpora):
+        groups.setdefault(c, []).append(k)
+    return {g: faithfulness([texts[k] for k in ks], [truth[k] for k in ks]) for g, ks in groups.items()}
+
+
+def _describe(model, tensors, table, spec, eval_cfg: EvalConfig) -> tuple[dict[str, Any], list]:
+    """Description metrics (text overlap, cue faithfulness per corpus, the same on zeroed skeleton
+    tokens), explanation/label consistency, and the generated texts (as rows)."""
+    from skellm.eval.faithfulness import stated_cues
+    from skellm.eval.text_metrics import description_scores
+    from skellm.llm.data import described_rows, stratified_sample
+
     classes, label_sets = spec.classes, spec.corpora
     refs = table["description"].to_list()
     labels, corpora = table["label"].to_list(), table["corpus"].to_list()
-    eligible = [i for i, d in enumerate(refs) if d and d.strip() and labels[i] is not None]
-    idx = describe_sample(corpora, labels, eligible, eval_cfg.max_describe)
-    preds: list[str] = []
-    zero_preds: list[str] = []
-    bs = eval_cfg.batch_size
-    for chunk in tqdm(list(_batches(idx, bs)), desc="evaluate descriptions", dynamic_ncols=True):
-        feats, fmask = select_tokens(tensors, model.token_kind, chunk)
-        qs = [describe_question(labels[i], spec.task(corpora[i])) for i in chunk]
-        preds += greedy(model, feats, fmask, qs, eval_cfg.describe_max_new_tokens)
-        # the control: the same prompts with the label, the skeleton tokens zeroed
-        zero_preds += greedy(model, torch.zeros_like(feats), fmask, qs, eval_cfg.describe_max_new_tokens)
+    idx = stratified_sample(corpora, labels, described_rows(table), eval_cfg.max_describe)
+    decoding = describe_decoding(eval_cfg)
+    preds, zero_preds = explanations(model, tensors, table, idx, spec, decoding, eval_cfg.batch_size)
     truth = [refs[i].strip() for i in idx]
     scores = description_scores(preds, truth)
     ok = [
@@ -300,13 +319,9 @@ def _describe(model, tensors, table, spec, eval_cfg: EvalConfig) -> tuple[dict[s
         for p, i in zip(preds, idx, strict=True)
     ]
     scores["consistency"] = sum(ok) / len(ok) if ok else None
-    groups = {"overall": list(range(len(idx)))}
-    for k, i in enumerate(idx):
-        groups.setdefault(corpora[i], []).append(k)
-    for key, texts in (("faithfulness", preds), ("faithfulness_zero_tokens", zero_preds)):
-        scores[key] = {
-            g: faithfulness([texts[k] for k in ks], [truth[k] for k in ks]) for g, ks in groups.items()
-        }
+    where = [corpora[i] for i in idx]
+    scores["faithfulness"] = faithfulness_by_corpus(preds, truth, where)
+    scores["faithfulness_zero_tokens"] = faithfulness_by_corpus(zero_preds, truth, where)
     ids = table["take_id"].to_list()
     described = [
         (ids[i], corpora[i], labels[i], ref, p, z, _cue_text(stated_cues(ref)), _cue_text(stated_cues(p)))

@@ -87,25 +87,67 @@ def recognition_examples(
     return out
 
 
+def stratified_sample(corpora: list[str], labels: list[str], eligible: list[int], n: int) -> list[int]:
+    """Up to ``n`` of the ``eligible`` row indices, stratified: an equal share per corpus (what a corpus
+    cannot fill goes to the others) and, within a corpus, its labels in turn; sorted."""
+    by: dict[str, dict[str, list[int]]] = {}
+    for i in eligible:
+        by.setdefault(corpora[i], {}).setdefault(labels[i], []).append(i)
+    queues = {}
+    for corpus, per_label in sorted(by.items()):
+        lists, order = list(per_label.values()), []
+        for k in range(max(map(len, lists))):
+            order += [lst[k] for lst in lists if k < len(lst)]
+        queues[corpus] = order
+    picked: list[int] = []
+    while len(picked) < n and any(queues.values()):
+        for order in queues.values():
+            if order and len(picked) < n:
+                picked.append(order.pop(0))
+    return sorted(picked)
+
+
+def described_rows(table) -> list[int]:
+    """Indices of the labelled rows that have a (non-blank) description."""
+    rows = zip(table["label"].to_list(), table["description"].to_list(), strict=True)
+    return [i for i, (label, d) in enumerate(rows) if label is not None and d and d.strip()]
+
+
+def validation_rows(table, n: int) -> list[int]:
+    """The ``n`` described training rows whose descriptions LoRA keeps out (``lora.describe_validation``):
+    :func:`stratified_sample` of :func:`described_rows`, so a script can find them again."""
+    if n <= 0:
+        return []
+    return stratified_sample(table["corpus"].to_list(), table["label"].to_list(), described_rows(table), n)
+
+
 def description_examples(
-    table, holdout: tuple[str, ...] = (), tasks: dict[str, str] | None = None
+    table,
+    holdout: tuple[str, ...] = (),
+    tasks: dict[str, str] | None = None,
+    exclude: tuple[int, ...] | list[int] = (),
 ) -> list[Example]:
-    """One example per take that has a description: the label in the prompt, the description as answer."""
-    out = []
-    rows = zip(
-        table["label"].to_list(), table["description"].to_list(), label_tasks(table, tasks), strict=True
-    )
-    for i, (label, desc, task) in enumerate(rows):
-        if label is None or label in holdout or not desc or not desc.strip():
-            continue
-        out.append(Example(i, describe_question(label, task), " " + desc.strip()))
-    return out
+    """One example per take that has a description: the label in the prompt, the description as answer.
+    Rows in ``exclude`` (the validation descriptions) are left out."""
+    labels, descs, skip = table["label"].to_list(), table["description"].to_list(), set(exclude)
+    tasks_of = label_tasks(table, tasks)
+    return [
+        Example(i, describe_question(labels[i], tasks_of[i]), " " + descs[i].strip())
+        for i in described_rows(table)
+        if i not in skip and labels[i] not in holdout
+    ]
 
 
 def _examples_of(task: str, table, lora: LoraConfig, tasks, prompt, label_sets) -> list[Example]:
     holdout = tuple(lora.holdout_labels)
     if task == "describe":
-        return description_examples(table, holdout, tasks)
+        val = validation_rows(table, lora.describe_validation)
+        if val and len(val) == len(described_rows(table)):
+            raise ValueError(
+                f"lora.describe_validation {lora.describe_validation} keeps all {len(val)} described "
+                "training takes out of description training: lower it"
+            )
+        return description_examples(table, holdout, tasks, val)
     if task == "recognize":
         return recognition_examples(table, lora.answer_format, holdout, tasks, prompt, label_sets)
     raise ValueError(f"task must be one of {TASKS}, not {task!r}")
@@ -124,14 +166,22 @@ def task_examples(
 
     ``lora.<task>.rehearse`` (a fraction) mixes in that share of the other task's examples, so the second
     stage does not forget the first (recognition-only training makes the model answer every prompt with
-    a bare label).
+    a bare label). They are spread evenly over the other task's examples (:func:`evenly`): the table is
+    sorted by corpus, so its first rows would be one or two corpora only.
     """
     main = _examples_of(task, table, lora, tasks, prompt, label_sets)
     share = getattr(lora, task).rehearse
     if share <= 0:
         return main
     other = _examples_of(next(t for t in TASKS if t != task), table, lora, tasks, prompt, label_sets)
-    return main + other[: round(share * len(main))]
+    return main + evenly(other, round(share * len(main)))
+
+
+def evenly(items: list, n: int) -> list:
+    """``n`` of ``items`` at evenly spaced positions, in order (all of them when ``n`` >= their number)."""
+    if n >= len(items):
+        return list(items)
+    return [items[j * len(items) // n] for j in range(n)]
 
 
 def encode(model, ex: Example) -> tuple[list[int], list[int]]:

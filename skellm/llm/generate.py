@@ -5,11 +5,39 @@ from __future__ import annotations
 from typing import Any
 
 
-def greedy(model, feats, fmask, questions: list[str], max_new_tokens: int = 8) -> list[str]:
-    """Greedy continuation of each prompt (one question per row), decoded without special tokens."""
+def greedy(
+    model,
+    feats,
+    fmask,
+    questions: list[str],
+    max_new_tokens: int = 8,
+    no_repeat_ngram: int = 0,
+    repetition_penalty: float = 1.0,
+) -> list[str]:
+    """Greedy continuation of each prompt (one question per row), decoded without special tokens.
+
+    ``no_repeat_ngram`` > 0 never completes an n-gram of that length twice in a row's continuation,
+    ``repetition_penalty`` > 1 damps tokens it already generated (both: :func:`greedy_ids`)."""
     tails = [model.prompt_ids(q) for q in questions]
-    ids = greedy_ids(model, model.build(feats, fmask, tails), max_new_tokens)
+    inputs = model.build(feats, fmask, tails)
+    ids = greedy_ids(model, inputs, max_new_tokens, no_repeat_ngram=no_repeat_ngram,
+                     repetition_penalty=repetition_penalty)  # fmt: skip
     return _texts(model, ids)
+
+
+def _processors(no_repeat_ngram: int, repetition_penalty: float) -> list:
+    """transformers' logits processors for the two anti-loop settings (none at 0 and 1.0)."""
+    from transformers.generation.logits_process import (
+        NoRepeatNGramLogitsProcessor,
+        RepetitionPenaltyLogitsProcessor,
+    )
+
+    out: list = []
+    if repetition_penalty != 1.0:
+        out.append(RepetitionPenaltyLogitsProcessor(repetition_penalty))
+    if no_repeat_ngram > 0:
+        out.append(NoRepeatNGramLogitsProcessor(no_repeat_ngram))
+    return out
 
 
 def _texts(model, ids: list[list[int]]) -> list[str]:
@@ -49,13 +77,24 @@ def greedy_and_scores(
     return texts, scores, {"prompt": t1 - t0, "decode": t2 - t1, "candidates": t3 - t2}
 
 
-def greedy_ids(model, inputs: dict[str, Any], max_new_tokens: int, prompt_out: Any = None) -> list[list[int]]:
+def greedy_ids(
+    model,
+    inputs: dict[str, Any],
+    max_new_tokens: int,
+    prompt_out: Any = None,
+    no_repeat_ngram: int = 0,
+    repetition_penalty: float = 1.0,
+) -> list[list[int]]:
     """Token ids generated greedily after ``inputs`` (from ``model.build``), stopping at EOS.
 
     ``prompt_out``: the output of the prompt's forward pass where the caller already ran it
-    (:func:`skellm.llm.scoring.prompt_pass`); its cache is extended in place.
+    (:func:`skellm.llm.scoring.prompt_pass`); its cache is extended in place. ``no_repeat_ngram`` and
+    ``repetition_penalty`` act on the generated tokens only: the prompt is skeleton embeddings and the
+    question, whose words an explanation may well repeat.
     """
     import torch
+
+    processors = _processors(no_repeat_ngram, repetition_penalty)
 
     with torch.no_grad():
         out = prompt_out if prompt_out is not None else model.llm(**inputs, use_cache=True, logits_to_keep=1)
@@ -66,8 +105,12 @@ def greedy_ids(model, inputs: dict[str, Any], max_new_tokens: int, prompt_out: A
         b = attn.shape[0]
         done = torch.zeros(b, dtype=torch.bool, device=attn.device)
         result: list[list[int]] = [[] for _ in range(b)]
+        generated = torch.zeros((b, 0), dtype=torch.long, device=attn.device)
         for step in range(max_new_tokens):
+            for proc in processors:
+                logits = proc(generated, logits)
             nxt = logits.argmax(-1)
+            generated = torch.cat([generated, nxt[:, None]], 1)
             for i in torch.nonzero(~done).flatten().tolist():
                 if int(nxt[i]) != model.eos_id:
                     result[i].append(int(nxt[i]))
