@@ -23,7 +23,15 @@ from skellm.llm.projector import is_sequence_projector, make_projector, projecto
 from skellm.llm.prompts import split_template
 
 # vqvae: LLM-AR's action sentences (skellm.vqvae.tokens), merged into the tensors by llm.data.load_tokens
-TOKEN_KINDS = ("semantic", "spatiotemporal", "both", "temporal", "vqvae")
+# the encoder token groups each llm.tokens kind feeds the LM, in order
+TOKEN_PARTS = {
+    "semantic": ("semantic",),
+    "spatial": ("spatial",),
+    "temporal": ("temporal",),
+    "spatiotemporal": ("spatial", "temporal"),
+    "both": ("semantic", "spatial", "temporal"),
+}
+TOKEN_KINDS = (*TOKEN_PARTS, "vqvae")
 IGNORE = -100
 META_FILE = "skeleton_lm.json"
 PROJECTOR_FILE = "projector.safetensors"
@@ -33,10 +41,10 @@ ADAPTER_DIR = "adapter"
 def select_tokens(tensors: dict[str, Any], kind: str, index=None):
     """Skeleton tokens of one kind as ``(feats (B, K, C) float32, mask (B, K) bool)``.
 
-    semantic: the one global token; spatiotemporal: spatial then temporal tokens with their masks;
-    both: semantic, spatial, temporal; temporal: the temporal tokens only (SUGAR's time series for the
-    tqp projector); vqvae: the VQ-VAE's W code vectors with their PAD mask (keys
-    ``vqvae``/``vqvae_mask``). ``index`` selects rows (a slice, list or tensor).
+    semantic: the one global token; spatial: the per-joint tokens; temporal: the per-segment tokens only
+    (SUGAR's time series for the tqp projector); spatiotemporal: spatial then temporal tokens with their
+    masks; both: semantic, spatial, temporal (:data:`TOKEN_PARTS`); vqvae: the VQ-VAE's W code vectors
+    with their PAD mask (keys ``vqvae``/``vqvae_mask``). ``index`` selects rows (a slice, list or tensor).
     """
     import torch
 
@@ -47,17 +55,16 @@ def select_tokens(tensors: dict[str, Any], kind: str, index=None):
     if kind == "vqvae":
         return rows("vqvae").float(), rows("vqvae_mask").bool()
 
-    sem = rows("semantic").float()[:, None, :]
+    if kind not in TOKEN_PARTS:
+        raise ValueError(f"llm.tokens must be one of {TOKEN_KINDS}, not {kind!r}")
     parts, masks = [], []
-    if kind in ("semantic", "both"):
-        parts.append(sem)
-        masks.append(torch.ones(sem.shape[:2], dtype=torch.bool))
-    if kind in ("spatiotemporal", "both", "temporal"):
-        for name in ("spatial", "temporal") if kind != "temporal" else ("temporal",):
+    for name in TOKEN_PARTS[kind]:
+        if name == "semantic":
+            parts.append(rows("semantic").float()[:, None, :])
+            masks.append(torch.ones(parts[-1].shape[:2], dtype=torch.bool))
+        else:
             parts.append(rows(name).float())
             masks.append(rows(f"{name}_mask").bool())
-    if not parts:
-        raise ValueError(f"llm.tokens must be one of {TOKEN_KINDS}, not {kind!r}")
     return torch.cat(parts, 1), torch.cat(masks, 1)
 
 
