@@ -16,6 +16,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import sys
 import time
@@ -34,7 +35,7 @@ def tune(
     from skellm.config import PATHS, load_config
     from skellm.cpus import set_torch_threads
     from skellm.data.labelspace import LabelSpace
-    from skellm.eval.evaluate import explanations, faithfulness_by_corpus
+    from skellm.eval.evaluate import describe_decoding, explanations, faithfulness_by_corpus
     from skellm.llm.data import load_tokens, validation_rows
     from skellm.llm.model import load_trained
 
@@ -52,7 +53,10 @@ def tune(
     runs = []
     for ngram, penalty in itertools.product(ngrams, penalties):
         t0 = time.perf_counter()
-        decoding = (cfg.eval.describe_max_new_tokens, ngram, penalty)
+        ev = dataclasses.replace(
+            cfg.eval, describe_no_repeat_ngram=ngram, describe_repetition_penalty=penalty
+        )
+        decoding = describe_decoding(ev)
         texts, _ = explanations(
             model, tensors, table, idx, spec, decoding, cfg.eval.batch_size, control=False
         )

@@ -223,6 +223,8 @@ KNOWLEDGE_PARTS = (*MOTION_PARTS, "visual")
 KNOWLEDGE_USE = {"both": KNOWLEDGE_PARTS, "motion": MOTION_PARTS, "visual": ("visual",), "none": ()}
 # llm.prompt: eai (EAI-LLM's recognition questions) | sugar (SUGAR's, listing the candidate labels)
 PROMPTS = ("eai", "sugar")
+# what llm.tokens feeds the LM (skellm.llm.model.TOKEN_PARTS says which encoder tokens each kind is)
+TOKEN_KINDS = ("semantic", "spatial", "temporal", "spatiotemporal", "both", "vqvae")
 
 
 @dataclass(frozen=True)
@@ -348,9 +350,7 @@ class LLMConfig:
         _one_of("llm.prompt", self.prompt, PROMPTS)
         _one_of("llm.projector_init", self.projector_init, ("random", "labels"))
         _one_of("llm.projector", self.projector, ("linear", "mlp", "tqp", "qformer"))
-        _one_of(
-            "llm.tokens", self.tokens, ("semantic", "spatial", "temporal", "spatiotemporal", "both", "vqvae")
-        )
+        _one_of("llm.tokens", self.tokens, TOKEN_KINDS)
         if self.projector in ("tqp", "qformer") and self.tokens == "semantic":
             raise ConfigError(
                 f"llm.projector {self.projector} reads a token sequence, but llm.tokens semantic is one "

@@ -9,11 +9,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from skellm.config import EvalConfig, LLMConfig, config_from_dict  # noqa: E402
+from skellm.config import TOKEN_KINDS, EvalConfig, LLMConfig, config_from_dict  # noqa: E402
 from skellm.llm import data as lldata  # noqa: E402
 from skellm.llm.generate import greedy_ids  # noqa: E402
 from skellm.llm.model import (  # noqa: E402
     IGNORE,
+    TOKEN_PARTS,
     load_base,
     load_trained,
     new_model,
@@ -130,6 +131,7 @@ def test_select_tokens_kinds_and_masks():
         assert torch.equal(f, t[kind]) and torch.equal(m, t[f"{kind}_mask"].bool()) and f.shape[1] == k
     with pytest.raises(ValueError, match="llm.tokens"):
         select_tokens(t, "global")
+    assert set(TOKEN_PARTS) | {"vqvae"} == set(TOKEN_KINDS)  # config's list, every kind but vqvae built here
 
 
 def test_splice_places_projected_tokens_and_masks(model):
@@ -488,6 +490,8 @@ def test_validation_descriptions_are_kept_out_of_description_training(tokens_dir
     val = lldata.validation_rows(table, 4)
     assert len(val) == 4 and set(val) <= set(described)
     assert lldata.validation_rows(table, 0) == []
+    with pytest.raises(ValueError, match="keeps all"):
+        lldata.validation_rows(table, len(described))
     for task in ("describe", "recognize"):
         rows = {ex.row for ex in lldata.task_examples(task, table, lora) if "please tell me" in ex.question}
         assert rows == set(described) - set(val)

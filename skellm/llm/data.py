@@ -118,7 +118,13 @@ def validation_rows(table, n: int) -> list[int]:
     :func:`stratified_sample` of :func:`described_rows`, so a script can find them again."""
     if n <= 0:
         return []
-    return stratified_sample(table["corpus"].to_list(), table["label"].to_list(), described_rows(table), n)
+    described = described_rows(table)
+    if n >= len(described):
+        raise ValueError(
+            f"lora.describe_validation {n} keeps all {len(described)} described training takes out of "
+            "description training: lower it"
+        )
+    return stratified_sample(table["corpus"].to_list(), table["label"].to_list(), described, n)
 
 
 def description_examples(
@@ -141,13 +147,7 @@ def description_examples(
 def _examples_of(task: str, table, lora: LoraConfig, tasks, prompt, label_sets) -> list[Example]:
     holdout = tuple(lora.holdout_labels)
     if task == "describe":
-        val = validation_rows(table, lora.describe_validation)
-        if val and len(val) == len(described_rows(table)):
-            raise ValueError(
-                f"lora.describe_validation {lora.describe_validation} keeps all {len(val)} described "
-                "training takes out of description training: lower it"
-            )
-        return description_examples(table, holdout, tasks, val)
+        return description_examples(table, holdout, tasks, validation_rows(table, lora.describe_validation))
     if task == "recognize":
         return recognition_examples(table, lora.answer_format, holdout, tasks, prompt, label_sets)
     raise ValueError(f"task must be one of {TASKS}, not {task!r}")

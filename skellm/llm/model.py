@@ -17,13 +17,13 @@ from typing import Any
 
 from torch import nn
 
-from skellm.config import PROMPTS, LLMConfig, LoraConfig
+from skellm.config import PROMPTS, TOKEN_KINDS, LLMConfig, LoraConfig
 from skellm.io import write_json
 from skellm.llm.projector import is_sequence_projector, make_projector, projector_in_dim, projector_options
 from skellm.llm.prompts import split_template
 
 # vqvae: LLM-AR's action sentences (skellm.vqvae.tokens), merged into the tensors by llm.data.load_tokens
-# the encoder token groups each llm.tokens kind feeds the LM, in order
+# the encoder token groups each llm.tokens kind (but vqvae, the VQ-VAE's own) feeds the LM, in order
 TOKEN_PARTS = {
     "semantic": ("semantic",),
     "spatial": ("spatial",),
@@ -31,7 +31,6 @@ TOKEN_PARTS = {
     "spatiotemporal": ("spatial", "temporal"),
     "both": ("semantic", "spatial", "temporal"),
 }
-TOKEN_KINDS = (*TOKEN_PARTS, "vqvae")
 IGNORE = -100
 META_FILE = "skeleton_lm.json"
 PROJECTOR_FILE = "projector.safetensors"
