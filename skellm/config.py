@@ -411,6 +411,9 @@ class LoraConfig:
     # training takes whose descriptions LoRA never trains on (stratified by corpus, then label): the
     # validation split that explanation decoding is tuned on (scripts/tune_decoding.py)
     describe_validation: int = 40
+    # training takes per corpus (evenly spaced; 0: all) whose label scores give each label its mean and
+    # spread, saved with the final adapter for eval.score_norm train (skellm.llm.label_norm)
+    norm_takes: int = 0
     device: str = "auto"  # auto | cpu | cuda
     mixed_precision: str = "no"  # no | bf16 | fp16
     threads: int = 0  # torch CPU threads (0: all usable cores)
@@ -424,6 +427,13 @@ class LoraConfig:
         default_factory=lambda: LoraStepsConfig(steps=280, warmup_steps=10, rehearse=0.3)
     )
     log_every: int = 1  # steps between curve rows
+
+    def __post_init__(self) -> None:
+        if self.norm_takes < 0:
+            raise ConfigError(f"lora.norm_takes must be >= 0 (0: all training takes), not {self.norm_takes}")
+
+
+SCORE_NORMS = ("train", "none")
 
 
 @dataclass(frozen=True)
@@ -440,9 +450,13 @@ class EvalConfig:
     # which class-knowledge sentences rank unseen classes by the LLM's likelihood (skellm.eval.unseen):
     # both | motion | visual | none; the cost grows with their tokens (visual: 2 short ones a class)
     unseen_knowledge: str = "visual"
+    # label scoring: train standardises each label's score by its mean and spread over training takes
+    # (skellm.llm.label_norm, saved with the adapter) | none: the raw log-likelihoods
+    score_norm: str = "train"
 
     def __post_init__(self) -> None:
         _one_of("eval.unseen_knowledge", self.unseen_knowledge, tuple(KNOWLEDGE_USE))
+        _one_of("eval.score_norm", self.score_norm, SCORE_NORMS)
         if self.describe_no_repeat_ngram < 0:
             raise ConfigError(
                 f"eval.describe_no_repeat_ngram must be >= 0, not {self.describe_no_repeat_ngram}"

@@ -403,11 +403,18 @@ def run_evaluate(params, lora, tokens_dir, llm_dir, trained_dir, out):
 def test_evaluate_writes_every_mode_and_baseline(model, tiny_llm_dir, tokens_dir, tmp_path):
     import polars as pl
 
+    from skellm.data.labelspace import LabelSpace
     from skellm.eval.evaluate import MODES
+    from skellm.llm.label_norm import NORM_FILE, label_norm, write_label_norm
 
     save_trained(model, tmp_path / "trained")
     params = EvalConfig(batch_size=4, max_new_tokens=3, describe_max_new_tokens=6, threads=1)
     lora = replace(LORA, holdout_labels=("sadness",))
+    with pytest.raises(FileNotFoundError, match=NORM_FILE):  # eval.score_norm train needs the statistics
+        run_evaluate(params, lora, tokens_dir, tiny_llm_dir, tmp_path / "trained", tmp_path)
+    train_tensors, train_table = lldata.load_tokens(tokens_dir, "train")
+    spec = LabelSpace.load(tokens_dir / "labels.json")
+    write_label_norm(tmp_path / "trained", label_norm(model.eval(), train_tensors, train_table, spec, "A"))
     metrics = run_evaluate(params, lora, tokens_dir, tiny_llm_dir, tmp_path / "trained", tmp_path)
     assert json.loads((tmp_path / "llm.json").read_text())["recognition"].keys() == set(MODES)
     rec = metrics["recognition"]
@@ -423,15 +430,29 @@ def test_evaluate_writes_every_mode_and_baseline(model, tiny_llm_dir, tokens_dir
     assert rec["encoder_classifier"]["overall"]["accuracy"] == pytest.approx(hits / table.height)
     pred = pl.read_parquet(tmp_path / "pred.parquet")
     assert pred.height == table.height and pred["p_true"].is_between(0, 1).all()
-    # calibrated scoring: argmax of log P(label | skeleton) - log P(label | zeroed skeleton), by hand
+    # by hand: score standardises each label by its mean and spread over the corpus's training takes,
+    # score_raw is the raw argmax, score_calibrated the argmax of log P(label | skeleton) - log P(label |
+    # zeroed skeleton)
     loaded = load_trained(tiny_llm_dir, tmp_path / "trained").eval()
+    question = "Can you tell me the emotion of this person?"
+    stats = {}
+    for c, labs in LABELS.items():
+        rows = [i for i, x in enumerate(train_table["corpus"]) if x == c]
+        train_ll = score_labels(
+            loaded, *select_tokens(train_tensors, loaded.token_kind, rows), question, labs
+        )
+        stats[c] = train_ll.mean(0), train_ll.std(0)
     row = {t: i for i, t in enumerate(table["take_id"])}
     for r in pred.iter_rows(named=True):
         feats, fmask = select_tokens(tensors, loaded.token_kind, [row[r["take_id"]]])
-        question = "Can you tell me the emotion of this person?"
-        ll = score_labels(loaded, feats, fmask, question, LABELS[r["corpus"]], "A")
-        ll0 = score_labels(loaded, torch.zeros_like(feats), fmask, question, LABELS[r["corpus"]], "A")
-        assert r["score_calibrated"] == LABELS[r["corpus"]][int((ll - ll0).argmax())]
+        labs = LABELS[r["corpus"]]
+        ll = score_labels(loaded, feats, fmask, question, labs, "A")
+        ll0 = score_labels(loaded, torch.zeros_like(feats), fmask, question, labs, "A")
+        mean, std = stats[r["corpus"]]
+        assert r["score"] == labs[int(((ll - mean) / std).argmax())]
+        assert r["score_raw"] == labs[int(ll.argmax())]
+        assert r["score_calibrated"] == labs[int((ll - ll0).argmax())]
+    assert (pred["score"] != pred["score_raw"]).any()  # the standardisation changes some answers here
     assert metrics["zero_shot"]["score"]["n"] == sum(x == "sadness" for x in table["label"])
     assert metrics["description"]["n"] == sum(d is not None for d in table["description"])
     faith = metrics["description"]["faithfulness"]

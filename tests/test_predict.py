@@ -167,6 +167,34 @@ def test_preprocessing_is_the_pipelines(repo, predictor, tmp_path):
     assert take.row["joint_names"] == table["joint_names"][0].as_py() and take.corpus == "C"
 
 
+def test_label_scores_are_standardised_where_the_corpus_has_statistics(repo, predictor):
+    """A take of a known corpus: probabilities are the softmax of its label log-likelihoods z-scored by
+    the adapter's label_norm.json; a take of no corpus (labels of all corpora) gets the raw ones."""
+    import torch
+
+    from skellm.llm.label_norm import NORM_FILE, standardize
+    from skellm.llm.prompts import recognition_question
+    from skellm.llm.scoring import score_labels
+
+    assert (predictor.artefacts.trained_dir / NORM_FILE).exists() and predictor.label_norm is not None
+    files = _files(repo)
+    for name, corpus in (("kinect", "C"), ("bvh", None)):
+        take = predictor.prepare(files[name])
+        assert take.corpus == corpus
+        got = predictor.predict([take], explain=False)[0]["probabilities"]
+        labels = predictor.label_set(corpus)
+        question = recognition_question("emotion", prompt=predictor.lm.prompt, candidates=labels)
+        feats, fmask = predictor._stack(predictor.encode([take]))
+        with torch.inference_mode():
+            ll = score_labels(predictor.lm, feats, fmask, question, labels, predictor.answer_format)
+        z = standardize(ll, predictor.label_norm, corpus, question, labels)
+        assert (z is None) == (corpus is None)
+        want = torch.softmax(ll if z is None else z, -1)[0].numpy()
+        np.testing.assert_allclose([got[lab] for lab in labels], want, atol=1e-5)
+        if z is not None:  # the made-up statistics move the probabilities far from the raw ones
+            assert not np.allclose(want, torch.softmax(ll, -1)[0].numpy(), atol=1e-2)
+
+
 def test_batches_do_not_change_answers(repo, predictor):
     files = list(_files(repo).values())
     one = [r for _, r, _ in predictor.predict_files(files, batch_size=1, explain=False)]

@@ -11,6 +11,7 @@ torch = pytest.importorskip("torch")
 from test_llm import LORA, _tokens, run_evaluate, tokens_dir  # noqa: E402, F401  (tokens_dir: a fixture)
 
 from skellm.config import ConfigError, LLMConfig, TQPConfig, config_from_dict  # noqa: E402
+from skellm.data.labelspace import LabelSpace  # noqa: E402
 from skellm.llm import data as lldata  # noqa: E402
 from skellm.llm.model import load_base, load_trained, new_model, save_trained, select_tokens  # noqa: E402
 from skellm.llm.tqp import QueryProjector  # noqa: E402
@@ -138,6 +139,7 @@ def test_tiny_lora_run_through_tqp_lowers_the_answer_loss(
         seed=0,
         ckpt_dir=tmp_path / "ckpt",
         curves_path=tmp_path / "curve.csv",
+        norm_spec=LabelSpace.load(tokens_dir / "labels.json"),  # label-score statistics, as stage 2 writes
     )
     trained = load_trained(tiny_llm_dir, tmp_path / "recognize")
     assert trained.projector_kind == "tqp" and trained.prompt == "sugar"

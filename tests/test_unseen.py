@@ -75,6 +75,26 @@ def test_unseen_topk_ranks_both_ways_over_the_unseen_classes_only(model, tokens_
     # without knowledge sentences the corpus gets the label ranking only, the same numbers
     plain = unseen_topk(model, tensors, table, spec, "A", 4)
     assert "knowledge" not in plain["A"] and plain["A"]["top1"] == got["A"]["top1"]
+    # with label-score statistics the label ranking is standardised and the raw one kept as "raw"
+    from skellm.llm.label_norm import label_norm, scored_sets, standardize
+    from skellm.llm.model import select_tokens
+    from skellm.llm.scoring import score_labels
+
+    train_tensors, train_table = lldata.load_tokens(tokens_dir, "train")
+    norm = label_norm(model.eval(), train_tensors, train_table, spec, "A")
+    (question, labels), *_ = scored_sets(spec, "A", model.prompt).items()
+    assert labels[-2:] == ["joy", "anger"] and set(norm["stats"]["A"][question]) == set(labels)
+    normed = unseen_topk(model, tensors, table, spec, "A", 4, norm=norm)
+    assert normed["A"]["raw"]["top1"] == plain["A"]["top1"]
+    idx = [
+        i
+        for i, (c, lab) in enumerate(zip(table["corpus"], table["label"], strict=True))
+        if c == "A" and lab in ("joy", "anger")
+    ]
+    ll = score_labels(model, *select_tokens(tensors, model.token_kind, idx), question, ["joy", "anger"])
+    z = standardize(ll, norm, "A", question, ["joy", "anger"])
+    hits = sum(["joy", "anger"][int(k)] == table["label"][i] for i, k in zip(idx, z.argmax(1), strict=True))
+    assert normed["A"]["top1"] == pytest.approx(hits / n)
 
 
 def test_knowledge_by_class_keeps_file_order():

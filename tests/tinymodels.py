@@ -241,6 +241,16 @@ def make_tiny_repo(root: Path, llm_dir: Path, samples: Path) -> Path:
             if "lora_B" in n:
                 p.normal_(0, 0.05)
     save_trained(model, root / "models/lora_recognize")
+    # label-score statistics as lora_recognize writes them (made-up values: each label its own level)
+    from skellm.llm.label_norm import write_label_norm
+    from skellm.llm.prompts import recognition_question
+
+    question = recognition_question("emotion", prompt=cfg.llm.prompt)
+    stats = {
+        c: {question: {lab: [-4.0 - i, 1.0 + 0.5 * i] for i, lab in enumerate(labs)}}
+        for c, labs in LABEL_SETS.items()
+    }
+    write_label_norm(root / "models/lora_recognize", {"takes": {c: 10 for c in LABEL_SETS}, "stats": stats})
 
     write_json(
         root / "metrics/data.json", {"takes": {"A": 250, "C": 140, "total": 390}, "quarantined": {"total": 0}}

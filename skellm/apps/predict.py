@@ -112,6 +112,7 @@ def repo_settings(root: str | os.PathLike = ".", cfg: Config | None = None) -> d
         "max_new_tokens": cfg.eval.describe_max_new_tokens,
         "no_repeat_ngram": cfg.eval.describe_no_repeat_ngram,
         "repetition_penalty": cfg.eval.describe_repetition_penalty,
+        "score_norm": cfg.eval.score_norm,
         "dtype": cfg.llm.dtype,
     }
 
@@ -223,6 +224,11 @@ class Predictor:
             float(s.get("repetition_penalty", 1.0)),
         )
         self.device = device
+        from skellm.llm.label_norm import load_label_norm
+
+        # label scoring standardised as evaluate does (settings written before the key: raw scores)
+        use_norm = s.get("score_norm", "none") == "train"
+        self.label_norm = load_label_norm(artefacts.trained_dir) if use_norm else None
 
         index = _read_json(artefacts.encoder_root / "index.json", "incomplete encoder folder")
         self.encoder_index: dict[str, str] = dict(index)
@@ -376,16 +382,17 @@ class Predictor:
 
         from skellm.eval.faithfulness import stated_cues
         from skellm.llm.generate import greedy
+        from skellm.llm.label_norm import standardize
         from skellm.llm.prompts import describe_question, recognition_question
         from skellm.llm.scoring import score_labels
 
         tokens = self.encode(takes, batch_size)
         results: list[dict[str, Any] | None] = [None] * len(takes)
-        groups: dict[tuple[tuple[str, ...], str], list[int]] = {}
+        groups: dict[tuple[tuple[str, ...], str, str | None], list[int]] = {}
         for i, t in enumerate(takes):
-            key = (tuple(labels or self.label_set(t.corpus)), self.labels.task(t.corpus))
+            key = (tuple(labels or self.label_set(t.corpus)), self.labels.task(t.corpus), t.corpus)
             groups.setdefault(key, []).append(i)
-        for (label_set, task), idx in groups.items():
+        for (label_set, task, corpus), idx in groups.items():
             question = recognition_question(task, prompt=self.lm.prompt, candidates=label_set)
             for s in range(0, len(idx), batch_size):
                 chunk = idx[s : s + batch_size]
@@ -394,7 +401,9 @@ class Predictor:
                     ll = score_labels(
                         self.lm, feats, fmask, question, list(label_set), self.answer_format, task
                     )
-                    probs = torch.softmax(ll, -1).cpu().numpy()
+                    # a take of no known corpus, or labels of several corpora: no statistics, raw scores
+                    z = standardize(ll, self.label_norm, corpus, question, list(label_set))
+                    probs = torch.softmax(ll if z is None else z, -1).cpu().numpy()
                 best = [label_set[int(p.argmax())] for p in probs]
                 explained = [explain_label or b for b in best]
                 questions = [describe_question(b, task) for b in explained]

@@ -3,7 +3,10 @@
 Recognition modes (each reported per corpus as accuracy and Error rate, predictions restricted to the
 corpus's label set):
   generate              greedy text, label parsed with synonyms; none or several labels = Error
-  score                 closed-set label scoring (never an Error), with per-label probabilities
+  score                 closed-set label scoring (never an Error), with per-label probabilities; each
+                        label's log-likelihood standardised by its mean and spread over training takes
+                        (``eval.score_norm: train``, :mod:`skellm.llm.label_norm`)
+  score_raw             the same scoring on the raw log-likelihoods (``score`` under score_norm none)
   generate_zero_tokens  the same LLM with the skeleton tokens replaced by zeros (what the tokens carry)
   score_zero_tokens     idem, label scoring
   score_calibrated      label scoring calibrated by the zeroed-token scores: argmax of
@@ -37,6 +40,7 @@ from skellm.io import atomic_path, write_json
 MODES = (
     "generate",
     "score",
+    "score_raw",
     "generate_zero_tokens",
     "score_zero_tokens",
     "score_calibrated",
@@ -50,6 +54,7 @@ PAIRED = (
     ("generate", "encoder_classifier"),
     ("score_calibrated", "encoder_classifier"),
     ("score_calibrated", "score"),
+    ("score", "score_raw"),
 )
 # with the baseline stage's per-take predictions: each model against the hand-feature baseline
 PAIRED_BASELINE = (("encoder_classifier", "baseline"), ("score", "baseline"))
@@ -118,6 +123,7 @@ def evaluate(
     from skellm.data.labelspace import LabelSpace
     from skellm.llm.data import load_tokens
     from skellm.llm.generate import greedy_and_scores
+    from skellm.llm.label_norm import NORM_FILE, load_label_norm, standardize
     from skellm.llm.model import load_trained, select_tokens
     from skellm.llm.prompts import recognition_question
 
@@ -133,6 +139,12 @@ def evaluate(
     corpora, labels = table["corpus"].to_list(), table["label"].to_list()
     logits = tensors["logits"].float()
     holdout = set(lora.holdout_labels)
+    norm = load_label_norm(trained_dir) if eval_cfg.score_norm == "train" else None
+    if eval_cfg.score_norm == "train" and norm is None:
+        raise FileNotFoundError(
+            f"{Path(trained_dir) / NORM_FILE}: no label-score statistics (lora_recognize writes them); "
+            "re-run that stage or set eval.score_norm: none"
+        )
 
     rows: list[dict[str, Any]] = []
     timing = {"prompt": 0.0, "decode": 0.0, "candidates": 0.0}
@@ -148,7 +160,10 @@ def evaluate(
             feats, fmask = select_tokens(tensors, model.token_kind, idx)
             zeros = torch.zeros_like(feats)
             texts, ll, secs = greedy_and_scores(model, feats, fmask, question, label_set, fmt, max_new, task)
-            probs = torch.softmax(ll, -1)
+            z = standardize(ll, norm, corpus, question, label_set) if norm is not None else ll
+            if z is None:
+                raise ValueError(f"{NORM_FILE}: no statistics for corpus {corpus}'s labels")
+            probs = torch.softmax(z, -1)
             for k, v in secs.items():
                 timing[k] += v
             texts0, ll0, _ = greedy_and_scores(model, zeros, fmask, question, label_set, fmt, max_new, task)
@@ -164,6 +179,7 @@ def evaluate(
                         "generated": texts[j],
                         "generate": parse_label(texts[j], label_set) or ERROR,
                         "score": label_set[int(probs[j].argmax())],
+                        "score_raw": label_set[int(ll[j].argmax())],
                         "p_true": float(probs[j, label_set.index(labels[i])])
                         if labels[i] in label_set
                         else None,
@@ -208,7 +224,7 @@ def evaluate(
         "score": _summary(held, "score"),
         "generate": _summary(held, "generate"),
     }
-    metrics["unseen"] = unseen_topk(model, tensors, table, spec, fmt, bs, knowledge)
+    metrics["unseen"] = unseen_topk(model, tensors, table, spec, fmt, bs, knowledge, norm=norm)
     metrics["description"], described = _describe(model, tensors, table, spec, eval_cfg)
     write_json(metrics_path, metrics)
 

@@ -2,7 +2,9 @@
 corpus's unseen classes only, as the NTU 55/5 and 110/10 protocols do.
 
 Two LLM rankings:
-  label     each unseen label's answer log-likelihood after the recognition question (label scoring)
+  label     each unseen label's answer log-likelihood after the recognition question (label scoring),
+            standardised by that label's scores on training takes when the model has them
+            (:mod:`skellm.llm.label_norm`; the raw ranking is then reported as ``raw``)
   knowledge how much the skeleton raises the likelihood of each class's knowledge sentences after the
             description prompt: for class c, the mean over its sentences s of
             log P(s | skeleton, "The action ... is [c] ...") - log P(s | zeroed skeleton, same prompt).
@@ -71,12 +73,15 @@ def unseen_topk(
     bs: int,
     knowledge: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
     ks: Iterable[int] = (1, 5),
+    norm: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """{corpus: {top1, top5, ... (label scoring), "knowledge": {top1, ...}}} on the test takes of each
     corpus's unseen classes (``knowledge``: corpus -> class -> sentences; a corpus without them gets
-    the label ranking only)."""
+    the label ranking only). ``norm``: label-score statistics (:func:`skellm.llm.label_norm.label_norm`)
+    that standardise the label ranking; the raw one is then kept as ``"raw"``."""
     from tqdm.auto import tqdm
 
+    from skellm.llm.label_norm import standardize
     from skellm.llm.model import select_tokens
     from skellm.llm.prompts import recognition_question
     from skellm.llm.scoring import score_labels
@@ -92,13 +97,22 @@ def unseen_topk(
         task = spec.task(corpus)
         question = recognition_question(task, prompt=model.prompt, candidates=cands)
         known = (knowledge or {}).get(corpus)
-        ranks: dict[str, list[int]] = {"label": [], **({"knowledge": []} if known else {})}
+        ranks: dict[str, list[int]] = {"label": []}
+        ranks |= {"raw": []} if norm is not None else {}
+        ranks |= {"knowledge": []} if known else {}
         bar = tqdm(total=len(idx), desc=f"unseen {corpus} ({', '.join(ranks)})", dynamic_ncols=True)
         for start in range(0, len(idx), bs):
             chunk = idx[start : start + bs]
             feats, fmask = select_tokens(tensors, model.token_kind, chunk)
             truth = [cands.index(labels[i]) for i in chunk]
-            ranks["label"] += true_ranks(score_labels(model, feats, fmask, question, cands, fmt, task), truth)
+            ll = score_labels(model, feats, fmask, question, cands, fmt, task)
+            if norm is not None:
+                z = standardize(ll, norm, corpus, question, cands)
+                if z is None:
+                    raise ValueError(f"no label-score statistics for corpus {corpus}'s unseen classes")
+                ranks["raw"] += true_ranks(ll, truth)
+                ll = z
+            ranks["label"] += true_ranks(ll, truth)
             if known:
                 ranks["knowledge"] += true_ranks(
                     knowledge_scores(model, feats, fmask, cands, known, task), truth

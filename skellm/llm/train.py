@@ -68,10 +68,13 @@ def train_stage(
     curves_path: str | Path | None = None,
     tasks: dict[str, str] | None = None,
     label_sets: dict[str, list[str]] | None = None,
+    norm_spec=None,
 ) -> dict[str, Any]:
     """Train one LoRA stage on ``task`` (describe | recognize); return a summary dict. ``tasks`` says
     what each corpus's labels name (labels.json; default emotion), which picks the questions;
-    ``label_sets`` (labels.json ``corpora``) are the candidates the sugar prompt lists."""
+    ``label_sets`` (labels.json ``corpora``) are the candidates the sugar prompt lists. With
+    ``norm_spec`` (a LabelSpace) the trained model's label-score statistics on training takes are saved
+    beside it (:mod:`skellm.llm.label_norm`)."""
     import torch
     from torch.utils.data import DataLoader
 
@@ -165,7 +168,14 @@ def train_stage(
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         extra = {"lora": as_dict(lora), "summary": summary}
-        save_trained(accelerator.unwrap_model(model), out_dir, extra=extra)
+        trained = accelerator.unwrap_model(model)
+        save_trained(trained, out_dir, extra=extra)
+        if norm_spec is not None:
+            from skellm.llm.label_norm import label_norm, write_label_norm
+
+            trained.eval()
+            norm = label_norm(trained, tensors, table, norm_spec, lora.answer_format, lora.norm_takes)
+            write_label_norm(out_dir, norm)
         if ckpt_dir is not None:
             shutil.rmtree(ckpt_dir, ignore_errors=True)  # done: a re-run must not resume a finished run
     return summary
@@ -232,6 +242,7 @@ def run_stage(position: int, cfg: Config, paths: Paths = PATHS) -> dict[str, Any
         curves_path=paths.curves / f"{name}.csv",
         tasks=spec.tasks,
         label_sets=spec.corpora,
+        norm_spec=spec if position == 2 else None,  # the model evaluate and predict read
     )
     import torch
 
