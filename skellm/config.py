@@ -387,6 +387,9 @@ class VQVAEConfig:
             raise ConfigError(f"vqvae.stride must be a power of 2, got {self.stride}")
 
 
+BALANCES = ("none", "label")
+
+
 @dataclass(frozen=True)
 class LoraStepsConfig:
     """``lora.describe`` / ``lora.recognize``: one LoRA training stage (defaults: describe's)."""
@@ -397,6 +400,12 @@ class LoraStepsConfig:
     projector_lr: float = 1.0e-3
     warmup_steps: int = 4
     rehearse: float = 0.0  # share of the other task's examples mixed in
+    # label: each (corpus, label) class's examples repeated in turn up to the largest class's count, so
+    # a corpus of many small classes (D) weighs as much per class as the rest | none: one per take
+    balance: str = "none"
+
+    def __post_init__(self) -> None:
+        _one_of("lora.<stage>.balance", self.balance, BALANCES)
 
 
 @dataclass(frozen=True)
@@ -434,6 +443,7 @@ class LoraConfig:
 
 
 SCORE_NORMS = ("train", "none")
+GENERATIONS = ("labels", "free")  # eval.generate: decoding on the label-answer trie | free text
 
 
 @dataclass(frozen=True)
@@ -453,10 +463,14 @@ class EvalConfig:
     # label scoring: train standardises each label's score by its mean and spread over training takes
     # (skellm.llm.label_norm, saved with the adapter) | none: the raw log-likelihoods
     score_norm: str = "train"
+    # generation: labels decodes greedily on the token trie of the corpus's label answers (every answer
+    # spells a label) | free: unconstrained text, label parsed (an Error when it names none or several)
+    generate: str = "labels"
 
     def __post_init__(self) -> None:
         _one_of("eval.unseen_knowledge", self.unseen_knowledge, tuple(KNOWLEDGE_USE))
         _one_of("eval.score_norm", self.score_norm, SCORE_NORMS)
+        _one_of("eval.generate", self.generate, GENERATIONS)
         if self.describe_no_repeat_ngram < 0:
             raise ConfigError(
                 f"eval.describe_no_repeat_ngram must be >= 0, not {self.describe_no_repeat_ngram}"

@@ -46,6 +46,8 @@ def test_standardize_without_statistics_is_none(corpus, question, labels):
     norm = _norm("A", "Q?", {"anger": [-2.0, 0.5], "joy": [-6.0, 2.0]})
     assert standardize(torch.zeros(1, len(labels)), norm, corpus, question, labels) is None
     assert standardize(torch.zeros(1, 2), None, "A", "Q?", ["anger", "joy"]) is None
+    with pytest.raises(ValueError, match=f"label_norm.json: no statistics for corpus {corpus}'s labels"):
+        standardize(torch.zeros(1, len(labels)), norm, corpus, question, labels, required=True)
 
 
 def test_scored_sets_are_the_questions_evaluate_asks():
@@ -66,7 +68,11 @@ def test_scored_sets_are_the_questions_evaluate_asks():
 
 @pytest.mark.parametrize(
     "key, value, message",
-    [("lora.norm_takes", -1, "lora.norm_takes"), ("eval.score_norm", "zscore", "eval.score_norm")],
+    [
+        ("lora.norm_takes", -1, "lora.norm_takes"),
+        ("eval.score_norm", "zscore", "eval.score_norm"),
+        ("eval.generate", "beam", "eval.generate"),
+    ],
 )
 def test_bad_norm_params_are_refused(key, value, message):
     section, name = key.split(".")

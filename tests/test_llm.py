@@ -10,6 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from skellm.config import TOKEN_KINDS, EvalConfig, LLMConfig, config_from_dict  # noqa: E402
+from skellm.eval.labels import parse_label  # noqa: E402
 from skellm.llm import data as lldata  # noqa: E402
 from skellm.llm.generate import greedy_ids  # noqa: E402
 from skellm.llm.model import (  # noqa: E402
@@ -243,10 +244,57 @@ def test_one_shared_prompt_pass_gives_the_same_texts_and_scores(model):
     feats, fmask = _batch(3)
     labels = ["neutral", "joy", "anger"]
     q = "How does this person feel?"
-    texts, scores, secs = greedy_and_scores(model, feats, fmask, q, labels, "A", 4)
-    assert texts == greedy(model, feats, fmask, [q] * 3, 4)
+    texts, scores, secs = greedy_and_scores(
+        model, feats, fmask, q, labels, "A", 4, decodings=("free", "labels")
+    )
+    assert texts["free"] == greedy(model, feats, fmask, [q] * 3, 4)
+    assert texts["labels"] == [labels[i] for i in _trie_greedy(model, feats, fmask, q, labels, "A")]
     assert torch.equal(scores, score_labels(model, feats, fmask, q, labels, "A"))
-    assert set(secs) == {"prompt", "decode", "candidates"} and all(v >= 0 for v in secs.values())
+    assert set(secs) == {"prompt", "decode_free", "decode_labels", "candidates"}
+    assert all(v >= 0 for v in secs.values())
+    with pytest.raises(ValueError, match="decodings"):
+        greedy_and_scores(model, feats, fmask, q, labels, "A", 4, decodings=("beam",))
+
+
+def _trie_greedy(model, feats, fmask, question, labels, fmt, task="emotion") -> list[int]:
+    """By hand, one full forward pass per step: the label index that greedy decoding restricted to
+    tokens continuing some label's answer (+ EOS) ends on, per row."""
+    cands = [model.answer_ids(format_answer(lab, fmt, task)) for lab in labels]
+    out = []
+    for i in range(feats.shape[0]):
+        prefix: list[int] = []
+        while prefix not in cands:
+            allowed = sorted({c[len(prefix)] for c in cands if c[: len(prefix)] == prefix})
+            with torch.no_grad():
+                inp = model.build(feats[i : i + 1], fmask[i : i + 1], [model.prompt_ids(question) + prefix])
+                logits = model.llm(**inp).logits[0, -1]
+            prefix.append(allowed[int(logits[allowed].argmax())])
+        out.append(cands.index(prefix))
+    return out
+
+
+@pytest.mark.parametrize("fmt", ["A", "C"])
+def test_label_constrained_generation_spells_a_label_by_hand(model, fmt):
+    """Labels sharing first tokens, nesting and of several words, in the short and the long answer
+    format (longer than max_new_tokens: the trie's depth decides how far decoding goes)."""
+    from skellm.llm.generate import TrieConstraint, greedy_and_scores
+
+    feats, fmask = _batch(4)
+    labels = ["touch head", "touch chest", "touch", "sit", "sitting down", "pointing to something"]
+    q = "What is this person doing?"
+    texts, _, _ = greedy_and_scores(model, feats, fmask, q, labels, fmt, 2, "action", ("labels",))
+    assert texts == {
+        "labels": [labels[i] for i in _trie_greedy(model, feats, fmask, q, labels, fmt, "action")]
+    }
+    trie = TrieConstraint([model.answer_ids(format_answer(lab, fmt, "action")) for lab in labels])
+    assert trie.pick(model.answer_ids(format_answer("sit", fmt, "action"), eos=False), model.eos_id) == 3
+    assert trie.pick([1, 2, 3], model.eos_id) is None
+    # a finished row (its prefix left the trie) is not restricted
+    logits = torch.randn(2, model.llm.config.vocab_size)
+    first = trie(torch.zeros((2, 0), dtype=torch.long), logits)
+    assert set(torch.nonzero(first[0].isfinite()).flatten().tolist()) == {c[0] for c in trie.cands}
+    done = torch.tensor([[*trie.cands[0], 5]])
+    assert torch.equal(trie(done, logits[:1]), logits[:1])
 
 
 def test_greedy_with_cache_equals_full_recompute(model):
@@ -419,6 +467,7 @@ def test_evaluate_writes_every_mode_and_baseline(model, tiny_llm_dir, tokens_dir
     assert json.loads((tmp_path / "llm.json").read_text())["recognition"].keys() == set(MODES)
     rec = metrics["recognition"]
     assert rec["score"]["overall"]["error_rate"] == 0.0  # scoring never yields an Error
+    assert rec["generate"]["overall"]["error_rate"] == 0.0  # nor label-constrained generation
     assert {"A", "B", "overall"} == set(rec["generate"])
     # the encoder baseline is the argmax of its logits over the corpus's labels
     tensors, table = lldata.load_tokens(tokens_dir, "test")
@@ -452,7 +501,15 @@ def test_evaluate_writes_every_mode_and_baseline(model, tiny_llm_dir, tokens_dir
         assert r["score"] == labs[int(((ll - mean) / std).argmax())]
         assert r["score_raw"] == labs[int(ll.argmax())]
         assert r["score_calibrated"] == labs[int((ll - ll0).argmax())]
+        assert r["generate"] == labs[_trie_greedy(loaded, feats, fmask, question, labs, "A")[0]]
+        zeros = torch.zeros_like(feats)
+        assert r["generate_zero_tokens"] == labs[_trie_greedy(loaded, zeros, fmask, question, labs, "A")[0]]
+        assert r["generate_free"] == (parse_label(r["generated"], labs) or "Error")
     assert (pred["score"] != pred["score_raw"]).any()  # the standardisation changes some answers here
+    free = run_evaluate(
+        replace(params, generate="free"), lora, tokens_dir, tiny_llm_dir, tmp_path / "trained", tmp_path / "f"
+    )
+    assert free["recognition"]["generate"] == free["recognition"]["generate_free"] == rec["generate_free"]
     assert metrics["zero_shot"]["score"]["n"] == sum(x == "sadness" for x in table["label"])
     assert metrics["description"]["n"] == sum(d is not None for d in table["description"])
     faith = metrics["description"]["faithfulness"]
@@ -488,6 +545,29 @@ def test_rehearse_mixes_the_other_tasks_examples(tokens_dir):
     assert len(extra) == min(len(described), round(0.5 * len(plain))) > 0
     assert all(e in described for e in extra)  # description prompts and answers, not labels
     assert [e.row for e in extra] == sorted(e.row for e in extra)
+
+
+def test_balance_repeats_each_class_up_to_the_largest(tokens_dir):
+    """lora.recognize.balance label: every take kept, each (corpus, label) class as often as the largest
+    one, and the rehearsal share taken of the balanced set."""
+    from collections import Counter
+
+    _, table = lldata.load_tokens(tokens_dir, "train")
+    plain = lldata.task_examples("recognize", table, LORA)
+    lora = replace(LORA, recognize=replace(LORA.recognize, balance="label"))
+    balanced = lldata.task_examples("recognize", table, lora)
+    key = {i: (c, lab) for i, (c, lab) in enumerate(zip(table["corpus"], table["label"], strict=True))}
+    before, after = Counter(key[e.row] for e in plain), Counter(key[e.row] for e in balanced)
+    assert len(set(before.values())) > 1  # the fixture's classes differ in size
+    assert set(after) == set(before) and set(after.values()) == {max(before.values())}
+    assert set(balanced) == set(plain)
+    per_row = Counter(e.row for e in balanced)
+    for cls in before:  # a class's takes are repeated in turn: counts differ by at most one
+        counts = [per_row[i] for i in key if key[i] == cls]
+        assert max(counts) - min(counts) <= 1 and sum(counts) == max(before.values())
+    both = replace(lora, recognize=replace(lora.recognize, rehearse=0.1))
+    mixed = lldata.task_examples("recognize", table, both)
+    assert mixed[: len(balanced)] == balanced and len(mixed) - len(balanced) == round(0.1 * len(balanced))
 
 
 def test_rehearsal_is_spread_over_the_table_not_its_first_rows():

@@ -2,12 +2,15 @@
 
 Recognition modes (each reported per corpus as accuracy and Error rate, predictions restricted to the
 corpus's label set):
-  generate              greedy text, label parsed with synonyms; none or several labels = Error
+  generate              greedy generation as ``eval.generate`` says: ``labels`` (default) decodes on the
+                        token trie of the corpus's label answers, so the answer always spells one
+                        label (constrained decoding; no Error possible); ``free`` is generate_free
+  generate_free         free greedy text, label parsed with synonyms; none or several labels = Error
   score                 closed-set label scoring (never an Error), with per-label probabilities; each
                         label's log-likelihood standardised by its mean and spread over training takes
                         (``eval.score_norm: train``, :mod:`skellm.llm.label_norm`)
   score_raw             the same scoring on the raw log-likelihoods (``score`` under score_norm none)
-  generate_zero_tokens  the same LLM with the skeleton tokens replaced by zeros (what the tokens carry)
+  generate_zero_tokens  generate with the skeleton tokens replaced by zeros (what the tokens carry)
   score_zero_tokens     idem, label scoring
   score_calibrated      label scoring calibrated by the zeroed-token scores: argmax of
                         log P(label | skeleton) - log P(label | zeroed skeleton), which removes the
@@ -39,6 +42,7 @@ from skellm.io import atomic_path, write_json
 
 MODES = (
     "generate",
+    "generate_free",
     "score",
     "score_raw",
     "generate_zero_tokens",
@@ -55,6 +59,7 @@ PAIRED = (
     ("score_calibrated", "encoder_classifier"),
     ("score_calibrated", "score"),
     ("score", "score_raw"),
+    ("generate", "generate_free"),
 )
 # with the baseline stage's per-take predictions: each model against the hand-feature baseline
 PAIRED_BASELINE = (("encoder_classifier", "baseline"), ("score", "baseline"))
@@ -145,9 +150,10 @@ def evaluate(
             f"{Path(trained_dir) / NORM_FILE}: no label-score statistics (lora_recognize writes them); "
             "re-run that stage or set eval.score_norm: none"
         )
+    decodings = tuple(dict.fromkeys(("free", eval_cfg.generate)))
 
     rows: list[dict[str, Any]] = []
-    timing = {"prompt": 0.0, "decode": 0.0, "candidates": 0.0}
+    timing = dict.fromkeys(["prompt", "candidates", *(f"decode_{d}" for d in decodings)], 0.0)
     unseen_of = {c: set(v) for c, v in spec.unseen.items()}
     todo = [i for i, lab in enumerate(labels) if lab is not None and lab not in unseen_of.get(corpora[i], ())]
     bar = tqdm(total=len(todo), desc="evaluate recognition", dynamic_ncols=True)
@@ -159,14 +165,17 @@ def evaluate(
         for idx in _batches([i for i in todo if corpora[i] == corpus], bs):
             feats, fmask = select_tokens(tensors, model.token_kind, idx)
             zeros = torch.zeros_like(feats)
-            texts, ll, secs = greedy_and_scores(model, feats, fmask, question, label_set, fmt, max_new, task)
-            z = standardize(ll, norm, corpus, question, label_set) if norm is not None else ll
-            if z is None:
-                raise ValueError(f"{NORM_FILE}: no statistics for corpus {corpus}'s labels")
+            args = (question, label_set, fmt, max_new, task, decodings)
+            texts, ll, secs = greedy_and_scores(model, feats, fmask, *args)
+            z = standardize(ll, norm, corpus, question, label_set, required=True) if norm is not None else ll
             probs = torch.softmax(z, -1)
             for k, v in secs.items():
                 timing[k] += v
-            texts0, ll0, _ = greedy_and_scores(model, zeros, fmask, question, label_set, fmt, max_new, task)
+            texts0, ll0, _ = greedy_and_scores(model, zeros, fmask, *args)
+            free = [parse_label(t, label_set) or ERROR for t in texts["free"]]
+            free0 = [parse_label(t, label_set) or ERROR for t in texts0["free"]]
+            gen = free if eval_cfg.generate == "free" else texts["labels"]
+            gen0 = free0 if eval_cfg.generate == "free" else texts0["labels"]
             probs0 = torch.softmax(ll0, -1)
             calibrated = (ll - ll0).argmax(-1)
             enc = logits[idx][:, cls_idx].argmax(-1)
@@ -176,15 +185,16 @@ def evaluate(
                         "take_id": table["take_id"][i],
                         "corpus": corpus,
                         "label": labels[i],
-                        "generated": texts[j],
-                        "generate": parse_label(texts[j], label_set) or ERROR,
+                        "generated": texts["free"][j],
+                        "generate": gen[j],
+                        "generate_free": free[j],
                         "score": label_set[int(probs[j].argmax())],
                         "score_raw": label_set[int(ll[j].argmax())],
                         "p_true": float(probs[j, label_set.index(labels[i])])
                         if labels[i] in label_set
                         else None,
-                        "generated_zero_tokens": texts0[j],
-                        "generate_zero_tokens": parse_label(texts0[j], label_set) or ERROR,
+                        "generated_zero_tokens": texts0["free"][j],
+                        "generate_zero_tokens": gen0[j],
                         "score_zero_tokens": label_set[int(probs0[j].argmax())],
                         "score_calibrated": label_set[int(calibrated[j])],
                         "encoder_classifier": label_set[int(enc[j])],
@@ -210,7 +220,8 @@ def evaluate(
     # generate / score: what each costs alone (prompt + its own part); score_after_generate: what label
     # scoring adds once generation has run the shared prompt (as evaluate and predict do)
     metrics["latency_ms_per_take"] = {
-        "generate": ms["prompt"] + ms["decode"],
+        "generate": ms["prompt"] + ms[f"decode_{eval_cfg.generate}"],
+        "generate_free": ms["prompt"] + ms["decode_free"],
         "score": ms["prompt"] + ms["candidates"],
         "score_after_generate": ms["candidates"],
         "prompt": ms["prompt"],

@@ -107,11 +107,8 @@ def unseen_topk(
             truth = [cands.index(labels[i]) for i in chunk]
             ll = score_labels(model, feats, fmask, question, cands, fmt, task)
             if norm is not None:
-                z = standardize(ll, norm, corpus, question, cands)
-                if z is None:
-                    raise ValueError(f"no label-score statistics for corpus {corpus}'s unseen classes")
                 ranks["raw"] += true_ranks(ll, truth)
-                ll = z
+                ll = standardize(ll, norm, corpus, question, cands, required=True)
             ranks["label"] += true_ranks(ll, truth)
             if known:
                 ranks["knowledge"] += true_ranks(

@@ -167,14 +167,28 @@ def task_examples(
     ``lora.<task>.rehearse`` (a fraction) mixes in that share of the other task's examples, so the second
     stage does not forget the first (recognition-only training makes the model answer every prompt with
     a bare label). They are spread evenly over the other task's examples (:func:`evenly`): the table is
-    sorted by corpus, so its first rows would be one or two corpora only.
+    sorted by corpus, so its first rows would be one or two corpora only. ``lora.<task>.balance`` label
+    first evens out the classes (:func:`balance_labels`); the rehearsal share is of the balanced set.
     """
     main = _examples_of(task, table, lora, tasks, prompt, label_sets)
+    if getattr(lora, task).balance == "label":
+        main = balance_labels(main, table)
     share = getattr(lora, task).rehearse
     if share <= 0:
         return main
     other = _examples_of(next(t for t in TASKS if t != task), table, lora, tasks, prompt, label_sets)
     return main + evenly(other, round(share * len(main)))
+
+
+def balance_labels(examples: list[Example], table) -> list[Example]:
+    """Each (corpus, label) class's examples repeated in turn until it has as many as the largest class:
+    every example is kept, and each class is drawn about equally often (``lora.<task>.balance``)."""
+    corpora, labels = table["corpus"].to_list(), table["label"].to_list()
+    by: dict[tuple[str, str], list[Example]] = {}
+    for ex in examples:
+        by.setdefault((corpora[ex.row], labels[ex.row]), []).append(ex)
+    most = max(map(len, by.values()), default=0)
+    return [group[k % len(group)] for group in by.values() for k in range(most)]
 
 
 def evenly(items: list, n: int) -> list:

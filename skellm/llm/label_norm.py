@@ -61,12 +61,12 @@ def label_norm(
         rows = evenly(rows, takes) if takes > 0 else rows
         out["takes"][corpus] = len(rows)
         per_q = out["stats"].setdefault(corpus, {})
+        task = spec.task(corpus)
         for question, labels in scored_sets(spec, corpus, model.prompt).items():
             parts = []
             with torch.inference_mode():
                 for s in range(0, len(rows), batch_size):
                     feats, fmask = select_tokens(tensors, model.token_kind, rows[s : s + batch_size])
-                    task = spec.task(corpus)
                     parts.append(score_labels(model, feats, fmask, question, labels, answer_format, task))
             ll = torch.cat(parts).double()
             std = ll.std(0) if len(rows) > 1 else torch.ones(len(labels), dtype=torch.float64)
@@ -87,13 +87,27 @@ def load_label_norm(trained_dir: str | Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def standardize(ll, norm: dict[str, Any] | None, corpus: str | None, question: str, labels: list[str]):
+def standardize(
+    ll,
+    norm: dict[str, Any] | None,
+    corpus: str | None,
+    question: str,
+    labels: list[str],
+    required: bool = False,
+):
     """``ll`` (B, L) as z-scores by each label's training statistics for (corpus, question), or None
-    when any label has none (another corpus's label, an unknown corpus, no statistics)."""
+    when any label has none (another corpus's label, an unknown corpus, no statistics); with
+    ``required`` that case raises a ValueError naming the corpus and the labels."""
     import torch
 
     stats = ((norm or {}).get("stats", {}).get(corpus) or {}).get(question) or {}
-    if not all(lab in stats for lab in labels):
+    missing = [lab for lab in labels if lab not in stats]
+    if missing and required:
+        raise ValueError(
+            f"{NORM_FILE}: no statistics for corpus {corpus}'s labels {', '.join(missing)} after the "
+            f"question {question!r} (re-run lora_recognize, or set eval.score_norm: none)"
+        )
+    if missing:
         return None
     mean, std = torch.tensor([stats[lab] for lab in labels], dtype=ll.dtype).unbind(1)
     return (ll - mean.to(ll.device)) / std.to(ll.device)
