@@ -433,7 +433,7 @@ class LoraConfig:
     group_by_length: bool = True
     describe: LoraStepsConfig = field(default_factory=LoraStepsConfig)
     recognize: LoraStepsConfig = field(
-        default_factory=lambda: LoraStepsConfig(steps=280, warmup_steps=10, rehearse=0.3)
+        default_factory=lambda: LoraStepsConfig(steps=280, warmup_steps=10, rehearse=0.3, balance="label")
     )
     log_every: int = 1  # steps between curve rows
 

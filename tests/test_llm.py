@@ -553,7 +553,9 @@ def test_balance_repeats_each_class_up_to_the_largest(tokens_dir):
     from collections import Counter
 
     _, table = lldata.load_tokens(tokens_dir, "train")
-    plain = lldata.task_examples("recognize", table, LORA)
+    plain = lldata.task_examples(
+        "recognize", table, replace(LORA, recognize=replace(LORA.recognize, balance="none"))
+    )
     lora = replace(LORA, recognize=replace(LORA.recognize, balance="label"))
     balanced = lldata.task_examples("recognize", table, lora)
     key = {i: (c, lab) for i, (c, lab) in enumerate(zip(table["corpus"], table["label"], strict=True))}
