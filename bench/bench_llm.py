@@ -87,29 +87,34 @@ def main(argv: list[str] | None = None) -> int:
     }
 
     # ---- LoRA training throughput (recognition format A and description examples) -------------
+    # fp32, then bf16 autocast (what lora.mixed_precision: bf16 runs through accelerate), side by side
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
     model.train()
-    for task, ex in (
-        ("recognize", Example(0, RECOGNITION_QUESTIONS[0], format_answer("joy", "A"))),
-        ("describe", Example(0, describe_question("sadness"), DESC)),
-    ):
-        tail, labels = encode(model, ex)
-        feats, fmask = select_tokens(tensors, args.tokens, list(range(args.batch)))
-        seq = len(model.prefix_ids) + feats.shape[1] + len(tail)
-        times = []
-        for i in range(args.steps + 1):
-            sync()
-            t0 = time.perf_counter()
-            out = model(feats, fmask, [tail] * args.batch, [labels] * args.batch)
-            out.loss.backward()
-            opt.step()
-            opt.zero_grad()
-            sync()
-            if i:  # first step warms up
-                times.append(time.perf_counter() - t0)
-        step_s = sum(times) / len(times)
-        res[f"train_{task}"] = {"seq_len": seq, "step_s": step_s, "tokens_per_s": seq * args.batch / step_s}
-        print(f"train {task}: {res[f'train_{task}']}", flush=True)
+    for precision in ("fp32", "bf16"):
+        suffix = "" if precision == "fp32" else "_bf16"
+        for task, ex in (
+            ("recognize", Example(0, RECOGNITION_QUESTIONS[0], format_answer("joy", "A"))),
+            ("describe", Example(0, describe_question("sadness"), DESC)),
+        ):
+            tail, labels = encode(model, ex)
+            feats, fmask = select_tokens(tensors, args.tokens, list(range(args.batch)))
+            seq = len(model.prefix_ids) + feats.shape[1] + len(tail)
+            times = []
+            for i in range(args.steps + 1):
+                sync()
+                t0 = time.perf_counter()
+                with torch.autocast(dev, dtype=torch.bfloat16, enabled=precision == "bf16"):
+                    out = model(feats, fmask, [tail] * args.batch, [labels] * args.batch)
+                out.loss.backward()
+                opt.step()
+                opt.zero_grad()
+                sync()
+                if i:  # first step warms up
+                    times.append(time.perf_counter() - t0)
+            step_s = sum(times) / len(times)
+            key = f"train_{task}{suffix}"
+            res[key] = {"seq_len": seq, "step_s": step_s, "tokens_per_s": seq * args.batch / step_s}
+            print(f"train {task} {precision}: {res[key]}", flush=True)
 
     # ---- recognition latency per take ------------------------------------------------------------
     model.eval()
@@ -141,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{kind}_over_tree_scoring_{name}": lat[key] / lat[f"score_tree_{name}"]
         for name in ("emotions_8", "actions_20")
         for kind, key in (("naive", f"score_naive_peer_{name}"), ("generate", "generate_8_tokens"))
+    }
+    res["ratios"] |= {
+        f"train_{task}_fp32_over_bf16": res[f"train_{task}"]["step_s"] / res[f"train_{task}_bf16"]["step_s"]
+        for task in ("recognize", "describe")
     }
     res["n_labels"] = {"emotions_8": len(LABELS), "actions_20": len(ACTIONS)}
     res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
