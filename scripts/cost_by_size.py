@@ -11,6 +11,8 @@ the per-take parts (the label-score statistics, token loading).
 
 Usage:
   python scripts/cost_by_size.py --scale 0.125 --scale 0.25 --scale 0.5 -o metrics/ablations/cost_by_size.json
+  python scripts/cost_by_size.py --scale 0.5 --add-to metrics/ablations/cost_by_size.json   # one more size
+Each run records the commit it timed (``--add-to`` keeps earlier runs, which may be older commits).
 Run it on an idle machine: the timings are the measurement.
 """
 
@@ -66,8 +68,15 @@ def time_stages(scale: float, workdir: Path) -> dict[str, Any]:
         seconds[stage] = round(time.perf_counter() - t0, 1)
         print(f"scale {scale}: {stage} {seconds[stage]:.1f} s", flush=True)
     data = json.loads((repo / "metrics/data.json").read_text())
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True)
     shutil.rmtree(repo, ignore_errors=True)
-    return {"scale": scale, "sizes": sizes_at(scale), "takes": data["takes"]["total"], "seconds": seconds}
+    return {
+        "scale": scale,
+        "sizes": sizes_at(scale),
+        "takes": data["takes"]["total"],
+        "seconds": seconds,
+        "commit": commit.stdout.strip(),
+    }
 
 
 def fit_line(xs: list[float], ys: list[float]) -> tuple[float, float]:
@@ -110,17 +119,21 @@ def main(argv: list[str] | None = None) -> None:
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--scale", type=float, action="append", required=True, help="x default sizes (repeat)")
-    ap.add_argument("-o", "--out", type=Path, default=ROOT / "metrics/ablations/cost_by_size.json")
+    ap.add_argument("-o", "--out", type=Path, default=None, help="default: --add-to, else the ablations file")
+    ap.add_argument("--add-to", type=Path, help="a JSON this script wrote: keep its runs and add these sizes")
     args = ap.parse_args(argv)
-    if len(args.scale) < 2:
-        raise SystemExit("give at least two --scale values: the fit needs two sizes")
+    earlier = json.loads(args.add_to.read_text())["runs"] if args.add_to else []
+    out = args.out or args.add_to or ROOT / "metrics/ablations/cost_by_size.json"
+    if len({*args.scale, *(r["scale"] for r in earlier)}) < 2:
+        raise SystemExit("give at least two sizes (--scale, or --add-to runs): the fit needs two")
     with tempfile.TemporaryDirectory() as tmp:
-        runs = [time_stages(s, Path(tmp)) for s in sorted(args.scale)]
+        new = [time_stages(s, Path(tmp)) for s in sorted(args.scale)]
+    runs = sorted([r for r in earlier if r["scale"] not in args.scale] + new, key=lambda r: r["scale"])
     targets = {"default": sum(SIZES["default"].values()), "paper": sum(SIZES["paper"].values())}
     predicted = {f"{name} {n} takes": extrapolate(runs, n) for name, n in targets.items()}
     md = table(runs, predicted)
     print(md)
-    write_json(args.out, {"runs": runs, "predicted": predicted, "table": md, "cpus": os.cpu_count()})
+    write_json(out, {"runs": runs, "predicted": predicted, "table": md, "cpus": os.cpu_count()})
 
 
 if __name__ == "__main__":
