@@ -103,11 +103,12 @@ def greedy_and_scores(
     from types import SimpleNamespace
 
     from skellm.config import GENERATIONS
-    from skellm.llm.scoring import candidate_ids, prompt_pass, score_after_prompt
+    from skellm.llm.scoring import candidate_ids, prompt_pass, score_ids_after_prompt
 
     bad = [d for d in decodings if d not in GENERATIONS]
     if bad:
         raise ValueError(f"decodings must be among {GENERATIONS}, not {bad}")
+    cands = candidate_ids(model, labels, answer_format, task)  # the trie's and the scores' answers
     t0 = time.perf_counter()
     inputs, out = prompt_pass(model, feats, fmask, question)
     secs = {"prompt": time.perf_counter() - t0}
@@ -118,12 +119,12 @@ def greedy_and_scores(
         if decoding == "free":
             texts["free"] = _texts(model, greedy_ids(model, inputs, max_new_tokens, mine))
         else:
-            trie = TrieConstraint(candidate_ids(model, labels, answer_format, task))
+            trie = TrieConstraint(cands)
             ids = greedy_ids(model, inputs, trie.depth, mine, constraint=trie)
             texts["labels"] = [labels[trie.pick(row, model.eos_id)] for row in ids]
         secs[f"decode_{decoding}"] = time.perf_counter() - t1
     t2 = time.perf_counter()
-    scores = score_after_prompt(model, inputs, out, labels, answer_format, task)
+    scores = score_ids_after_prompt(model, inputs, out, cands)
     secs["candidates"] = time.perf_counter() - t2
     return texts, scores, secs
 
