@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     from skellm.eval.evaluate import unseen_knowledge
     from skellm.eval.unseen import unseen_topk
     from skellm.io import write_json
-    from skellm.llm.data import load_tokens
+    from skellm.llm.encoded import model_tokens
     from skellm.llm.model import load_trained
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = stage_config()
     set_torch_threads(cfg.eval.threads)
     model = load_trained(cfg.llm.out, PATHS.models / "lora_recognize").eval()
-    tensors, table = load_tokens(PATHS.tokens, "test", model.token_kind)
+    tensors, table = model_tokens(model, PATHS.tokens, "test")
     spec = LabelSpace.load(PATHS.labels_json)
     rows = {}
     for use in args.knowledge:

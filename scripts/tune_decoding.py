@@ -36,7 +36,8 @@ def tune(
     from skellm.cpus import set_torch_threads
     from skellm.data.labelspace import LabelSpace
     from skellm.eval.evaluate import describe_decoding, explanations, faithfulness_by_corpus
-    from skellm.llm.data import load_tokens, validation_rows
+    from skellm.llm.data import validation_rows
+    from skellm.llm.encoded import model_tokens
     from skellm.llm.model import load_trained
 
     cfg = load_config(params_path)
@@ -45,7 +46,7 @@ def tune(
     set_torch_threads(cfg.eval.threads)
     model = load_trained(cfg.llm.out, trained or PATHS.models / "lora_recognize")
     model.eval()
-    tensors, table = load_tokens(PATHS.tokens, "train", model.token_kind)
+    tensors, table = model_tokens(model, PATHS.tokens, "train")
     idx = validation_rows(table, cfg.lora.describe_validation)
     spec = LabelSpace.load(PATHS.labels_json)
     truth = [table["description"][i].strip() for i in idx]

@@ -388,6 +388,7 @@ class VQVAEConfig:
 
 
 BALANCES = ("none", "label")
+ENCODER_MODES = ("frozen", "finetune")  # lora.encoder
 
 
 @dataclass(frozen=True)
@@ -403,6 +404,7 @@ class LoraStepsConfig:
     # label: each (corpus, label) class's examples repeated in turn up to the largest class's count, so
     # a corpus of many small classes (D) weighs as much per class as the rest | none: one per take
     balance: str = "none"
+    encoder_lr: float = 1.0e-4  # the skeleton encoder's, when lora.encoder is finetune
 
     def __post_init__(self) -> None:
         _one_of("lora.<stage>.balance", self.balance, BALANCES)
@@ -436,8 +438,13 @@ class LoraConfig:
         default_factory=lambda: LoraStepsConfig(steps=280, warmup_steps=10, rehearse=0.3, balance="label")
     )
     log_every: int = 1  # steps between curve rows
+    # frozen: the LoRA stages read the encode_tokens stage's tokens (the paper) | finetune: the joint
+    # encoder trains with the adapter (lora.<stage>.encoder_lr), is saved beside it, and re-encodes
+    # the takes for evaluate and predict
+    encoder: str = "frozen"
 
     def __post_init__(self) -> None:
+        _one_of("lora.encoder", self.encoder, ENCODER_MODES)
         if self.norm_takes < 0:
             raise ConfigError(f"lora.norm_takes must be >= 0 (0: all training takes), not {self.norm_takes}")
 
@@ -499,6 +506,16 @@ class Config:
     eval: EvalConfig = field(default_factory=EvalConfig)
 
     def __post_init__(self) -> None:
+        if self.lora.encoder == "finetune":
+            if self.llm.tokens == "vqvae":
+                raise ConfigError(
+                    "lora.encoder finetune trains the skeleton encoder, but llm.tokens vqvae "
+                    "reads the VQ-VAE's tokens: set lora.encoder frozen or another llm.tokens"
+                )
+            if self.encoder.training != "joint":
+                raise ConfigError(
+                    "lora.encoder finetune needs one encoder for every corpus: set encoder.training joint"
+                )
         for corpus, labels in self.split.unseen.items():
             declared = self.data.corpora.get(corpus)
             wrong = sorted(set(labels) - set(declared.label_set)) if declared and declared.label_set else []

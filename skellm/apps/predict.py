@@ -247,6 +247,8 @@ class Predictor:
             warnings.simplefilter("ignore", FutureWarning)
             self.lm = load_trained(artefacts.llm_dir, artefacts.trained_dir, dtype=s["dtype"])
         self.lm.to(device).eval()
+        if self.lm.encoder is not None:  # lora.encoder finetune: the encoder trained with the adapter
+            self.encoders = {name: (self.lm.encoder, self.lm.encoder_info[1]) for name in self.encoders}
         # The VQ-VAE stays on the CPU: token_arrays feeds it CPU tensors, as the vqvae_tokens stage does.
         self.vqvae = load_vqvae(artefacts.vqvae_dir) if self.lm.token_kind == "vqvae" else None
 

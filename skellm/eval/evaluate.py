@@ -126,7 +126,7 @@ def evaluate(
     from tqdm.auto import tqdm
 
     from skellm.data.labelspace import LabelSpace
-    from skellm.llm.data import load_tokens
+    from skellm.llm.encoded import model_tokens
     from skellm.llm.generate import greedy_and_scores
     from skellm.llm.label_norm import NORM_FILE, load_label_norm, standardize
     from skellm.llm.model import load_trained, select_tokens
@@ -135,8 +135,9 @@ def evaluate(
     threads = set_torch_threads(eval_cfg.threads)
     model = load_trained(llm_dir, trained_dir)
     model.eval()
-    # the tokens the model was trained on (llm.tokens at LoRA time, saved with it)
-    tensors, table = load_tokens(tokens_dir, "test", model.token_kind)
+    # the tokens the model was trained on (llm.tokens at LoRA time, saved with it; its own encoder's
+    # when that was fine-tuned: the split's test.parquet beside labels.json)
+    tensors, table = model_tokens(model, tokens_dir, "test", Path(labels_json).parent)
     spec = LabelSpace.load(labels_json)
     classes, label_sets = spec.classes, spec.corpora
     fmt = lora.answer_format

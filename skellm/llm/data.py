@@ -246,20 +246,37 @@ def step_order(
 
 
 class Collator:
-    """Turns a list of example indices into ``feats, fmask, tails, tail_labels`` for SkeletonLM."""
+    """Turns a list of example indices into ``feats, fmask, tails, tail_labels`` for SkeletonLM.
 
-    def __init__(self, model, tensors: dict[str, Any], examples: list[Example], token_kind: str):
+    With ``inputs`` (every take's encoder inputs, :func:`skellm.llm.encoded.encoder_inputs`) ``feats``
+    is the batch's encoder inputs and ``fmask`` None: the model's fine-tuned encoder makes the tokens."""
+
+    def __init__(
+        self,
+        model,
+        tensors: dict[str, Any],
+        examples: list[Example],
+        token_kind: str,
+        inputs: dict[str, Any] | None = None,
+    ):
         from skellm.llm.model import select_tokens
 
         self.examples = examples
         rows = [ex.row for ex in examples]
-        self.feats, self.fmask = select_tokens(tensors, token_kind, rows)
+        if inputs is None:
+            self.feats, self.fmask = select_tokens(tensors, token_kind, rows)
+        else:
+            self.feats, self.fmask = {k: v[rows] for k, v in inputs.items()}, None
         self.encoded = [encode(model, ex) for ex in examples]
 
     def __call__(self, idx: list[int]) -> dict[str, Any]:
+        if isinstance(self.feats, dict):
+            feats, fmask = {k: v[idx] for k, v in self.feats.items()}, None
+        else:
+            feats, fmask = self.feats[idx], self.fmask[idx]
         return {
-            "feats": self.feats[idx],
-            "fmask": self.fmask[idx],
+            "feats": feats,
+            "fmask": fmask,
             "tails": [self.encoded[i][0] for i in idx],
             "tail_labels": [self.encoded[i][1] for i in idx],
         }

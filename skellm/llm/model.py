@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,7 @@ def select_tokens(tensors: dict[str, Any], kind: str, index=None):
     for name in TOKEN_PARTS[kind]:
         if name == "semantic":
             parts.append(rows("semantic").float()[:, None, :])
-            masks.append(torch.ones(parts[-1].shape[:2], dtype=torch.bool))
+            masks.append(torch.ones(parts[-1].shape[:2], dtype=torch.bool, device=parts[-1].device))
         else:
             parts.append(rows(name).float())
             masks.append(rows(f"{name}_mask").bool())
@@ -86,6 +87,10 @@ class SkeletonLM(nn.Module):
         self.tokenizer = tokenizer
         self.token_kind = token_kind
         self.prompt = prompt  # the recognition question it was trained with: evaluate and predict ask it
+        # lora.encoder finetune: the skeleton encoder (skellm.llm.encoded), with the class texts and
+        # config its folder is saved with
+        self.encoder: nn.Module | None = None
+        self.encoder_info: tuple[Any, dict[str, Any]] | None = None
         before, _ = split_template("")
         self.prefix_ids = tokenizer(before, add_special_tokens=True).input_ids
         eos = tokenizer.eos_token_id
@@ -153,13 +158,41 @@ class SkeletonLM(nn.Module):
 
     def project(self, feats, fmask):
         """Projected skeleton tokens (B, K', H) and their mask (B, K') on the model's device: one per
-        input token (linear, mlp), or the query projector's own (tqp, qformer)."""
+        input token (linear, mlp), or the query projector's own (tqp, qformer). ``feats`` may be the
+        encoder's inputs (a mapping, ``fmask`` None) when the model carries a fine-tuned encoder."""
         dev = self.device
+        if isinstance(feats, Mapping):
+            feats, fmask = self.encode(feats)
         x = feats.to(dev, dtype=self.projector_dtype())
         if is_sequence_projector(self.projector):
             proj, mask = self.projector(x, fmask.to(dev))
             return proj, mask.cpu()
         return self.projector(x), fmask
+
+    def encode(self, inputs: Mapping[str, Any]):
+        """The fine-tuned encoder's tokens of one batch of encoder inputs, as :func:`select_tokens`."""
+        from skellm.encoder.dataset import MODEL_INPUTS
+
+        if self.encoder is None:
+            raise ValueError("encoder inputs given, but this model has no encoder (lora.encoder frozen)")
+        tok = self.encoder(*(inputs[k].to(self.device) for k in MODEL_INPUTS))
+        feats, fmask = select_tokens(vars(tok), self.token_kind)
+        return feats, fmask.cpu()
+
+    def attach_encoder(self, folder: str | Path) -> None:
+        """Load the skeleton encoder saved in ``folder`` (:func:`skellm.encoder.infer.save_encoder`) as a
+        frozen submodule; :func:`skellm.llm.encoded.set_encoder_trainable` makes it train."""
+        from skellm.encoder.infer import load_encoder
+
+        encoder, class_text, cfg = load_encoder(folder)
+        self.encoder = encoder.to(self.device).requires_grad_(False)
+        self.encoder_info = (class_text, {k: v for k, v in cfg.items() if k != "model"})
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.encoder is not None:  # BatchNorm keeps its pretrained statistics: LoRA batches are
+            self.encoder.eval()  # small and of one length group, and dropout would differ at test
+        return self
 
     def projector_dtype(self):
         return next(self.projector.parameters()).dtype
@@ -256,7 +289,8 @@ def new_model(llm, tokenizer, in_dim: int, llm_cfg: LLMConfig, lora: LoraConfig)
 
 
 def save_trained(model: SkeletonLM, out_dir: str | Path, extra: dict[str, Any] | None = None) -> None:
-    """Write the LoRA adapter (peft, safetensors), the projector and a small JSON description."""
+    """Write the LoRA adapter (peft, safetensors), the projector, a small JSON description and, when
+    the model carries a fine-tuned encoder, that encoder (``encoder/``)."""
     from safetensors.torch import save_file
 
     out = Path(out_dir)
@@ -274,6 +308,12 @@ def save_trained(model: SkeletonLM, out_dir: str | Path, extra: dict[str, Any] |
         meta["prompt"] = model.prompt
     if opts := projector_options(model.projector):
         meta["projector_options"] = opts
+    if model.encoder is not None:
+        from skellm.encoder.infer import save_encoder
+        from skellm.llm.encoded import ENCODER_DIR
+
+        class_text, info = model.encoder_info
+        save_encoder(out / ENCODER_DIR, model.encoder, class_text, info)
     write_json(out / META_FILE, {**meta, **(extra or {})})
 
 
@@ -290,7 +330,8 @@ def _stable_adapter_config(path: Path) -> None:
 def load_trained(
     llm_dir: str | Path, trained_dir: str | Path, trainable: bool = False, dtype: str = "float32"
 ) -> SkeletonLM:
-    """Base LM + saved adapter + saved projector, as written by :func:`save_trained`."""
+    """Base LM + saved adapter + saved projector (+ the fine-tuned encoder, frozen, where one was
+    saved), as written by :func:`save_trained`."""
     from peft import PeftModel
     from safetensors.torch import load_file
 
@@ -302,4 +343,9 @@ def load_trained(
     proj = make_projector(meta["projector"], meta["in_dim"], hidden, meta.get("projector_options"))
     proj.load_state_dict(load_file(trained / PROJECTOR_FILE))
     proj.requires_grad_(trainable)
-    return SkeletonLM(peft_llm, proj, tok, meta["token_kind"], meta["projector"], meta.get("prompt", "eai"))
+    model = SkeletonLM(peft_llm, proj, tok, meta["token_kind"], meta["projector"], meta.get("prompt", "eai"))
+    from skellm.llm.encoded import ENCODER_DIR
+
+    if (trained / ENCODER_DIR / "model.safetensors").exists():  # trained with lora.encoder finetune
+        model.attach_encoder(trained / ENCODER_DIR)
+    return model

@@ -1,9 +1,10 @@
 """LoRA stages: description then recognition (paper order D->R), through skellm.training.
 
-Each stage trains the LoRA adapter and the projector (the base LM and the encoder stay frozen) for a
-fixed number of optimizer steps, checkpoints every ``checkpoint_every`` steps so a killed run resumes
-exactly, logs a loss curve for ``dvc plots``, and writes ``adapter/`` (peft, safetensors),
-``projector.safetensors`` and ``skeleton_lm.json``. The second stage starts from the first's output.
+Each stage trains the LoRA adapter and the projector for a fixed number of optimizer steps; the base LM
+stays frozen, and so does the encoder unless ``lora.encoder`` is finetune (:mod:`skellm.llm.encoded`).
+It checkpoints every ``checkpoint_every`` steps so a killed run resumes exactly, logs a loss curve for
+``dvc plots``, and writes ``adapter/`` (peft, safetensors), ``projector.safetensors`` and
+``skeleton_lm.json``. The second stage starts from the first's output.
 """
 
 from __future__ import annotations
@@ -69,18 +70,22 @@ def train_stage(
     tasks: dict[str, str] | None = None,
     label_sets: dict[str, list[str]] | None = None,
     norm_spec=None,
+    encoder_dir: str | Path | None = None,
+    split_dir: str | Path = PATHS.split,
 ) -> dict[str, Any]:
     """Train one LoRA stage on ``task`` (describe | recognize); return a summary dict. ``tasks`` says
     what each corpus's labels name (labels.json; default emotion), which picks the questions;
     ``label_sets`` (labels.json ``corpora``) are the candidates the sugar prompt lists. With
     ``norm_spec`` (a LabelSpace) the trained model's label-score statistics on training takes are saved
-    beside it (:mod:`skellm.llm.label_norm`)."""
+    beside it (:mod:`skellm.llm.label_norm`). ``lora.encoder`` finetune trains the encoder in
+    ``encoder_dir`` (or the one ``init_dir`` carries) on the takes of ``split_dir``/train.parquet."""
     import torch
     from torch.utils.data import DataLoader
 
     from skellm import training
     from skellm.io import sha256_file
     from skellm.llm.data import Collator, load_tokens, step_order, task_examples
+    from skellm.llm.encoded import encoder_inputs, retokenize, set_encoder_trainable, split_set
     from skellm.llm.model import load_base, load_trained, new_model, save_trained, select_tokens
 
     cfg = getattr(lora, task)
@@ -98,8 +103,20 @@ def train_stage(
         model = new_model(llm, tok, in_dim, llm_cfg, lora)
         if llm_cfg.projector_init == "labels" and llm_cfg.projector == "linear":
             anchor_projector(model, tensors, table, lora, tasks)
+    finetune = lora.encoder == "finetune"
+    if finetune and model.encoder is None:
+        if encoder_dir is None:
+            raise ValueError("lora.encoder finetune: no encoder folder given")
+        model.attach_encoder(encoder_dir)
+    encoder_params = set_encoder_trainable(model, finetune) if model.encoder is not None else []
+    train_file = Path(split_dir) / "train.parquet"
+    inputs = None
+    if finetune:
+        inputs = encoder_inputs(
+            split_set(train_file, train_file.parent / "labels.json", table, tensors["spatial"].shape[1])
+        )
     examples = task_examples(task, table, lora, tasks, model.prompt, label_sets)
-    collate = Collator(model, tensors, examples, model.token_kind)
+    collate = Collator(model, tensors, examples, model.token_kind, inputs)
     # ``steps`` counts optimizer steps: each of the N processes takes its own batch per step
     lengths = [len(tail) for tail, _ in collate.encoded] if lora.group_by_length else None
     order = step_order(len(examples), steps * accelerator.num_processes, batch_size, seed, lengths)
@@ -110,7 +127,8 @@ def train_stage(
         [
             {"params": lora_params, "lr": cfg.lr},
             {"params": list(model.projector.parameters()), "lr": cfg.projector_lr},
-        ],
+        ]
+        + ([{"params": encoder_params, "lr": cfg.encoder_lr}] if encoder_params else []),
         weight_decay=0.0,
     )
     warmup = cfg.warmup_steps
@@ -132,6 +150,8 @@ def train_stage(
             "init": str(init_dir),
         }
         spec["tokens"] = sha256_file(Path(tokens_dir) / "train.safetensors")
+        if encoder_dir is not None and finetune:
+            spec["encoder"] = sha256_file(Path(encoder_dir) / "model.safetensors")
         if llm_cfg.tokens == "vqvae":
             spec["vqvae_tokens"] = sha256_file(Path(tokens_dir) / "vqvae_train.safetensors")
         if accelerator.is_main_process:
@@ -174,6 +194,8 @@ def train_stage(
             from skellm.llm.label_norm import label_norm, write_label_norm
 
             trained.eval()
+            if trained.encoder is not None:  # the label scores of the tokens it now reads
+                tensors = retokenize(trained, tensors, table, train_file)
             norm = label_norm(trained, tensors, table, norm_spec, lora.answer_format, lora.norm_takes)
             write_label_norm(out_dir, norm)
         if ckpt_dir is not None:
@@ -224,6 +246,7 @@ def run_stage(position: int, cfg: Config, paths: Paths = PATHS) -> dict[str, Any
     starting from stage 1's adapter and projector.
     """
     from skellm.data.labelspace import LabelSpace
+    from skellm.llm.encoded import joint_encoder_dir
 
     lora = cfg.lora
     spec = LabelSpace.load(paths.labels_json)
@@ -243,6 +266,8 @@ def run_stage(position: int, cfg: Config, paths: Paths = PATHS) -> dict[str, Any
         tasks=spec.tasks,
         label_sets=spec.corpora,
         norm_spec=spec if position == 2 else None,  # the model evaluate and predict read
+        encoder_dir=joint_encoder_dir(cfg.encoder.out) if lora.encoder == "finetune" else None,
+        split_dir=paths.split,
     )
     import torch
 
