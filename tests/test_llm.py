@@ -9,6 +9,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from tinymodels import dying_make_step  # noqa: E402
+
 from skellm.config import TOKEN_KINDS, EvalConfig, LLMConfig, config_from_dict  # noqa: E402
 from skellm.eval.labels import parse_label  # noqa: E402
 from skellm.llm import data as lldata  # noqa: E402
@@ -379,22 +381,9 @@ def test_describe_then_recognize_lowers_loss_and_resumes(tokens_dir, tiny_llm_di
 
     # kill the recognize stage after step 4 (checkpoint at 3), then resume: same weights as uninterrupted
     real = train.make_step
-
-    def dying(accelerator, model, optimizer, max_grad_norm):
-        step = real(accelerator, model, optimizer, max_grad_norm)
-        calls = []
-
-        def wrapped(batch):
-            calls.append(1)
-            if len(calls) == 5:
-                raise KeyboardInterrupt
-            return step(batch)
-
-        return wrapped
-
     other = tmp_path / "again"
     other.mkdir()
-    monkeypatch.setattr(train, "make_step", dying)
+    monkeypatch.setattr(train, "make_step", dying_make_step(real, 5))
     with pytest.raises(KeyboardInterrupt):
         _train("recognize", tokens_dir, tiny_llm_dir, other, init=tmp_path / "describe")
     assert (other / "recognize.ckpt" / "last").read_text().strip() == "step-00000003"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
-from tinymodels import make_tiny_repo, sample_files
+from tinymodels import dying_make_step, make_tiny_repo, sample_files
 
 from skellm.config import PATHS, LoraConfig, LoraStepsConfig, config_from_dict, set_dotted
 from skellm.io import load_params
@@ -160,19 +160,7 @@ def test_finetuning_resumes_to_the_same_encoder(repo, tiny_llm_dir, tmp_path, mo
 
     _train(repo, tiny_llm_dir, tmp_path / "whole")
     real = train.make_step
-
-    def dying(accelerator, model, optimizer, max_grad_norm):
-        step, calls = real(accelerator, model, optimizer, max_grad_norm), []
-
-        def wrapped(batch):
-            calls.append(1)
-            if len(calls) == 4:
-                raise KeyboardInterrupt
-            return step(batch)
-
-        return wrapped
-
-    monkeypatch.setattr(train, "make_step", dying)
+    monkeypatch.setattr(train, "make_step", dying_make_step(real, 4))
     with pytest.raises(KeyboardInterrupt):
         _train(repo, tiny_llm_dir, tmp_path / "again")
     assert (tmp_path / "again/ckpt/last").read_text().strip() == "step-00000002"

@@ -260,3 +260,21 @@ def make_tiny_repo(root: Path, llm_dir: Path, samples: Path) -> Path:
     write_json(root / "metrics/llm.json", {"recognition": rec, "description": {"rougeL": 0.21}})
     write_json(root / "metrics/encoder.json", {"accuracy": {"A": 0.5, "C": 0.7, "all": 0.6}})
     return root
+
+
+def dying_make_step(real, kill_at: int):
+    """A stand-in for ``skellm.llm.train.make_step`` whose step ``kill_at`` (1-based) raises
+    KeyboardInterrupt, as a killed run would stop; the steps before it run as ``real``'s."""
+
+    def make_step(accelerator, model, optimizer, max_grad_norm):
+        step, calls = real(accelerator, model, optimizer, max_grad_norm), []
+
+        def wrapped(batch):
+            calls.append(1)
+            if len(calls) == kill_at:
+                raise KeyboardInterrupt
+            return step(batch)
+
+        return wrapped
+
+    return make_step
