@@ -107,8 +107,7 @@ def test_finetuned_encoder_trains_saves_and_feeds_every_reader(repo, tiny_llm_di
     tensors, table2 = model_tokens(model, repo / "data/tokens", "train", repo / "data/split")
     assert table2["take_id"].to_list() == table["take_id"].to_list()
     enc, _, _ = load_encoder(saved / ENCODER_DIR)
-    data = split_set(repo / "data/split/train.parquet", repo / "data/split/labels.json", table,
-                     frozen["spatial"].shape[1])  # fmt: skip
+    data = split_set(repo / "data/split", "train", table, frozen["spatial"].shape[1])
     own = infer(enc, data)
     for key in ("semantic", "spatial", "temporal"):
         assert torch.allclose(tensors[key], torch.from_numpy(own[key]), atol=1e-5)

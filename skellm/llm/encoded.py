@@ -17,7 +17,6 @@ import torch
 from skellm.config import PATHS
 
 ENCODER_DIR = "encoder"  # in a LoRA stage's output folder when the encoder was fine-tuned
-TOKEN_MODULES = {"semantic": "semantic", "spatial": "spatial", "temporal": "temporal"}
 
 
 def set_encoder_trainable(model, trainable: bool) -> list[torch.nn.Parameter]:
@@ -31,7 +30,7 @@ def set_encoder_trainable(model, trainable: bool) -> list[torch.nn.Parameter]:
     if not trainable:
         return []
     parts = [enc.input_bn, enc.backbone]
-    parts += [getattr(enc.tokenizer, TOKEN_MODULES[name]) for name in TOKEN_PARTS[model.token_kind]]
+    parts += [getattr(enc.tokenizer, name) for name in TOKEN_PARTS[model.token_kind]]
     for module in parts:
         module.requires_grad_(True)
     return [p for module in parts for p in module.parameters()]
@@ -51,12 +50,14 @@ def joint_encoder_dir(encoder_out: str | Path) -> Path:
     return root / names[0]
 
 
-def split_set(split_file: str | Path, labels_json: str | Path, table, n_joints: int):
-    """The split's takes as a SkeletonSet, in the order of the token ``table`` (checked)."""
+def split_set(split_dir: str | Path, split: str, table, n_joints: int):
+    """``split_dir``/<split>.parquet as a SkeletonSet (labels.json beside it), in the order of the
+    token ``table`` (checked)."""
     from skellm.data.labelspace import LabelSpace
     from skellm.encoder.dataset import load_split
 
-    data = load_split(split_file, LabelSpace.load(labels_json), n_joints)
+    split_file = Path(split_dir) / f"{split}.parquet"
+    data = load_split(split_file, LabelSpace.load(Path(split_dir) / "labels.json"), n_joints)
     ids = [m["take_id"] for m in data.meta]
     if ids != table["take_id"].to_list():
         raise ValueError(f"{split_file}: takes differ from the encoder tokens' (re-run encode_tokens)")
@@ -86,16 +87,14 @@ def model_tokens(
     tensors, table = load_tokens(tokens_dir, split, model.token_kind)
     if model.encoder is None:
         return tensors, table
-    return retokenize(model, tensors, table, Path(split_dir) / f"{split}.parquet"), table
+    return retokenize(model, tensors, split_set(split_dir, split, table, tensors["spatial"].shape[1])), table
 
 
-def retokenize(model, tensors: dict[str, Any], table, split_file: str | Path) -> dict[str, Any]:
-    """``tensors`` with every token but ``logits`` recomputed by ``model.encoder`` from ``split_file``."""
+def retokenize(model, tensors: dict[str, Any], data) -> dict[str, Any]:
+    """``tensors`` with every token but ``logits`` recomputed by ``model.encoder`` from the takes of
+    ``data`` (the SkeletonSet :func:`split_set` gives for the same rows). The encoder stays in eval
+    mode whatever the model's (:meth:`skellm.llm.model.SkeletonLM.train`), as ``infer`` leaves it."""
     from skellm.encoder.infer import infer
 
-    labels_json = Path(split_file).parent / "labels.json"
-    data = split_set(split_file, labels_json, table, tensors["spatial"].shape[1])
-    was_training = model.encoder.training
     new = infer(model.encoder, data, device=str(model.device))
-    model.encoder.train(was_training)
     return {**tensors, **{k: torch.from_numpy(v) for k, v in new.items() if k != "logits"}}

@@ -108,13 +108,12 @@ def train_stage(
         if encoder_dir is None:
             raise ValueError("lora.encoder finetune: no encoder folder given")
         model.attach_encoder(encoder_dir)
-    encoder_params = set_encoder_trainable(model, finetune) if model.encoder is not None else []
-    train_file = Path(split_dir) / "train.parquet"
-    inputs = None
-    if finetune:
-        inputs = encoder_inputs(
-            split_set(train_file, train_file.parent / "labels.json", table, tensors["spatial"].shape[1])
-        )
+    encoder_params, data = [], None
+    if model.encoder is not None:
+        encoder_params = set_encoder_trainable(model, finetune)
+        # the training takes as the encoder reads them: its inputs while it trains, its tokens for label_norm
+        data = split_set(split_dir, "train", table, tensors["spatial"].shape[1])
+    inputs = encoder_inputs(data) if finetune else None
     examples = task_examples(task, table, lora, tasks, model.prompt, label_sets)
     collate = Collator(model, tensors, examples, model.token_kind, inputs)
     # ``steps`` counts optimizer steps: each of the N processes takes its own batch per step
@@ -195,7 +194,7 @@ def train_stage(
 
             trained.eval()
             if trained.encoder is not None:  # the label scores of the tokens it now reads
-                tensors = retokenize(trained, tensors, table, train_file)
+                tensors = retokenize(trained, tensors, data)
             norm = label_norm(trained, tensors, table, norm_spec, lora.answer_format, lora.norm_takes)
             write_label_norm(out_dir, norm)
         if ckpt_dir is not None:
