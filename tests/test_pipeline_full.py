@@ -64,6 +64,7 @@ def test_dvc_repro_whole_pipeline_then_experiment(tiny_pipeline) -> None:
 
     _check_metrics(repo)
     _check_tune_decoding(repo)
+    _check_probe_tokens(repo)
     second = dvc(repo, "repro")
     assert not _ran(second) and "up to date" in second
     _check_experiment(repo)
@@ -147,6 +148,30 @@ def _check_tune_decoding(repo: Path) -> None:
     assert grid == [(0, 1.0), (0, 1.3), (2, 1.0), (2, 1.3)]
     assert all(r["faithfulness"]["overall"]["n"] == result["n"] for r in result["runs"])
     assert tuple(result["pick"].values()) in grid and "| no-repeat n-gram |" in proc.stdout
+
+
+def _check_probe_tokens(repo: Path) -> None:
+    """scripts/probe_tokens.py reads the repo's tokens and predictions: its take counts and its LLM and
+    encoder accuracies are evaluate's, recomputed take by take."""
+    import subprocess
+    import sys
+    import tempfile
+
+    from pipeline_repo import env_for
+
+    rec = json.loads((repo / "metrics/llm.json").read_text())["recognition"]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "probe.json"
+        cmd = [sys.executable, str(REPO / "scripts/probe_tokens.py"), "-o", str(out)]
+        proc = subprocess.run(cmd, cwd=repo, env=env_for(repo), capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, proc.stderr
+        result = json.loads(out.read_text())["corpora"]
+    assert sorted(result) == ["A", "B", "C", "D"]
+    for c, r in result.items():
+        assert r["test_takes"] == rec["score"][c]["n"]
+        for mode in ("score", "encoder_classifier", "generate"):
+            assert r["accuracy"][mode] == pytest.approx(rec[mode][c]["accuracy"], abs=1e-3), (c, mode)
+        assert 0.0 <= r["accuracy"]["probe"] <= 1.0 and r["spread_train"] > 0
 
 
 def _check_experiment(repo: Path) -> None:
