@@ -35,6 +35,7 @@ READERS = ("probe", "centroid", "encoder_classifier", "score", "generate")
 def fit_probe(xtr, ytr, seed: int = 0) -> tuple[Any, float]:
     """Standardised logistic regression on ``xtr``; C by 5-fold cross-validated accuracy on the rows
     (fewer folds where a class has fewer than 5 takes)."""
+    import numpy as np
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_score
     from sklearn.pipeline import make_pipeline
@@ -42,8 +43,6 @@ def fit_probe(xtr, ytr, seed: int = 0) -> tuple[Any, float]:
 
     def make(c: float):
         return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=5000))
-
-    import numpy as np
 
     smallest = int(np.unique(ytr, return_counts=True)[1].min())
     folds = StratifiedKFold(max(2, min(5, smallest)), shuffle=True, random_state=seed)
