@@ -127,9 +127,8 @@ def _check_metrics(repo: Path) -> None:
     assert faith <= set(shown["metrics/llm.json"])  # dvc metrics show lists the faithfulness metrics
 
 
-def _check_tune_decoding(repo: Path) -> None:
-    """scripts/tune_decoding.py explains the LoRA validation takes (never trained as descriptions) with
-    the trained model under each decoding setting and picks one; it writes nothing into the repo."""
+def _run_script(repo: Path, script: str, *args: str) -> tuple[dict, str]:
+    """Run scripts/``script`` in ``repo`` with ``-o`` a temporary JSON file: that JSON and the stdout."""
     import subprocess
     import sys
     import tempfile
@@ -137,35 +136,30 @@ def _check_tune_decoding(repo: Path) -> None:
     from pipeline_repo import env_for
 
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "decoding.json"
-        cmd = [sys.executable, str(REPO / "scripts/tune_decoding.py"), "--params", str(repo / "params.yaml"),
-               "--ngram", "0", "2", "--penalty", "1.0", "1.3", "-o", str(out)]  # fmt: skip
+        out = Path(tmp) / "out.json"
+        cmd = [sys.executable, str(REPO / "scripts" / script), *args, "-o", str(out)]
         proc = subprocess.run(cmd, cwd=repo, env=env_for(repo), capture_output=True, text=True, check=False)
         assert proc.returncode == 0, proc.stderr
-        result = json.loads(out.read_text())
+        return json.loads(out.read_text()), proc.stdout
+
+
+def _check_tune_decoding(repo: Path) -> None:
+    """scripts/tune_decoding.py explains the LoRA validation takes (never trained as descriptions) with
+    the trained model under each decoding setting and picks one; it writes nothing into the repo."""
+    result, stdout = _run_script(repo, "tune_decoding.py", "--params", str(repo / "params.yaml"),
+                                 "--ngram", "0", "2", "--penalty", "1.0", "1.3")  # fmt: skip
     assert result["n"] == TINY["lora.describe_validation"]
     grid = [(r["no_repeat_ngram"], r["repetition_penalty"]) for r in result["runs"]]
     assert grid == [(0, 1.0), (0, 1.3), (2, 1.0), (2, 1.3)]
     assert all(r["faithfulness"]["overall"]["n"] == result["n"] for r in result["runs"])
-    assert tuple(result["pick"].values()) in grid and "| no-repeat n-gram |" in proc.stdout
+    assert tuple(result["pick"].values()) in grid and "| no-repeat n-gram |" in stdout
 
 
 def _check_probe_tokens(repo: Path) -> None:
     """scripts/probe_tokens.py reads the repo's tokens and predictions: its take counts and its LLM and
     encoder accuracies are evaluate's, recomputed take by take."""
-    import subprocess
-    import sys
-    import tempfile
-
-    from pipeline_repo import env_for
-
     rec = json.loads((repo / "metrics/llm.json").read_text())["recognition"]
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "probe.json"
-        cmd = [sys.executable, str(REPO / "scripts/probe_tokens.py"), "-o", str(out)]
-        proc = subprocess.run(cmd, cwd=repo, env=env_for(repo), capture_output=True, text=True, check=False)
-        assert proc.returncode == 0, proc.stderr
-        result = json.loads(out.read_text())["corpora"]
+    result = _run_script(repo, "probe_tokens.py")[0]["corpora"]
     assert sorted(result) == ["A", "B", "C", "D"]
     for c, r in result.items():
         assert r["test_takes"] == rec["score"][c]["n"]
